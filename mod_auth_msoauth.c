@@ -1,0 +1,395 @@
+/* mod_auth_msoauth: "Sign in with Microsoft" for any site behind Apache httpd 2.4.
+ * This file is glue only: directives, per-directory config create/merge, hooks. The logic is
+ * in src/ (see src/authn.c for the request flow). */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_file_io.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#define MSOAUTH_GLUE
+#include "src/msoauth.h"
+#include "src/url.h"
+#include "src/secret.h"
+#include "src/http.h"
+#include "src/provider.h"
+
+static void *create_dir_config(apr_pool_t *p, char *dir)
+{
+    msoauth_dir_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)dir;
+    c->session_max_age = MSOAUTH_UNSET;
+    c->state_timeout = MSOAUTH_UNSET;
+    c->connect_timeout = MSOAUTH_UNSET;
+    c->total_timeout = MSOAUTH_UNSET;
+    return c;
+}
+
+#define MERGE_PTR(f) m->f = add->f ? add->f : base->f
+#define MERGE_INT(f) m->f = add->f != MSOAUTH_UNSET ? add->f : base->f
+
+static void *merge_dir_config(apr_pool_t *p, void *basev, void *addv)
+{
+    const msoauth_dir_cfg_t *base = basev, *add = addv;
+    msoauth_dir_cfg_t *m = apr_pcalloc(p, sizeof(*m));
+
+    MERGE_PTR(client_id);
+    MERGE_PTR(client_secret);
+    MERGE_PTR(tenant);
+    MERGE_PTR(allowed_tenants);
+    MERGE_PTR(authority);
+    MERGE_PTR(graph_url);
+    MERGE_PTR(scope);
+    MERGE_PTR(redirect_uri);
+    MERGE_PTR(redirect_path);
+    MERGE_PTR(keys);
+    MERGE_PTR(remote_user_claim);
+    MERGE_INT(session_max_age);
+    MERGE_INT(state_timeout);
+    MERGE_INT(connect_timeout);
+    MERGE_INT(total_timeout);
+    MERGE_PTR(ca_file);
+    return m;
+}
+
+/* ---- directive handlers: each validates its value, so configtest reports file:line ---- */
+
+static const char *no_controls(cmd_parms *cmd, const char *v)
+{
+    const char *q;
+    for (q = v; *q; q++) {
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+            return apr_psprintf(cmd->pool, "%s: control characters are not allowed", cmd->cmd->name);
+        }
+    }
+    return *v ? NULL : apr_psprintf(cmd->pool, "%s: value must not be empty", cmd->cmd->name);
+}
+
+/* value, or file:/path read now (relative paths are under ServerRoot) */
+static const char *read_secret(cmd_parms *cmd, const char *arg, const char **out)
+{
+    const char *path, *err = NULL;
+
+    if (!msoauth_secret_is_file(arg, &path)) {
+        *out = arg;
+        return no_controls(cmd, arg);
+    }
+    path = ap_server_root_relative(cmd->pool, path);
+    if (!path || msoauth_secret_read_file(cmd->pool, path, out, &err) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err ? err : "invalid file: path");
+    }
+    return NULL;
+}
+
+static const char *set_client_id(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    const char *q;
+    for (q = arg; *q; q++) {
+        if (!apr_isalnum(*q) && *q != '-' && *q != '_' && *q != '.') {
+            return "MSOAuthClientID: expected the application (client) id, e.g. a GUID";
+        }
+    }
+    ((msoauth_dir_cfg_t *)cfg)->client_id = arg;
+    return no_controls(cmd, arg);
+}
+
+static const char *set_client_secret(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    return read_secret(cmd, arg, &((msoauth_dir_cfg_t *)cfg)->client_secret);
+}
+
+static const char *set_tenant(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    const char *q;
+    (void)cmd;
+    for (q = arg; *q; q++) {
+        if (!apr_isalnum(*q) && *q != '-' && *q != '.') {
+            return "MSOAuthTenant: expected common, organizations, consumers, a tenant GUID or a domain";
+        }
+    }
+    if (!*arg) {
+        return "MSOAuthTenant: value must not be empty";
+    }
+    ((msoauth_dir_cfg_t *)cfg)->tenant = arg;
+    return NULL;
+}
+
+static const char *add_allowed_tenant(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    msoauth_dir_cfg_t *c = cfg;
+
+    if (!strcasecmp(arg, "consumers")) {
+        arg = MSOAUTH_PERSONAL_TENANT;
+    }
+    if (!msoauth_is_guid(arg)) {
+        return apr_psprintf(cmd->pool, "MSOAuthAllowedTenants: '%s' is not a tenant GUID (or 'consumers')", arg);
+    }
+    if (!c->allowed_tenants) {
+        c->allowed_tenants = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    *(const char **)apr_array_push(c->allowed_tenants) = apr_pstrdup(cmd->pool, arg);
+    ap_str_tolower(APR_ARRAY_IDX(c->allowed_tenants, c->allowed_tenants->nelts - 1, char *));
+    return NULL;
+}
+
+static const char *endpoint(cmd_parms *cmd, const char *arg, const char **out)
+{
+    const char *err;
+    apr_size_t n = strlen(arg);
+
+    if (msoauth_url_check_endpoint(cmd->pool, arg, &err) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, arg, err);
+    }
+    while (n > 0 && arg[n - 1] == '/') {
+        n--;
+    }
+    *out = apr_pstrmemdup(cmd->pool, arg, n);
+    return NULL;
+}
+
+static const char *set_authority(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    return endpoint(cmd, arg, &((msoauth_dir_cfg_t *)cfg)->authority);
+}
+
+static const char *set_graph_url(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    if (!strcasecmp(arg, "none")) {
+        ((msoauth_dir_cfg_t *)cfg)->graph_url = "";
+        return NULL;
+    }
+    return endpoint(cmd, arg, &((msoauth_dir_cfg_t *)cfg)->graph_url);
+}
+
+static const char *set_scope(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    char *copy = apr_pstrdup(cmd->pool, arg), *tok, *last = NULL;
+    int has_openid = 0;
+    const char *q;
+
+    for (q = arg; *q; q++) {
+        if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '"' || *q == '\\') {
+            return "MSOAuthScope: scopes are printable ASCII separated by spaces";
+        }
+    }
+    for (tok = apr_strtok(copy, " ", &last); tok; tok = apr_strtok(NULL, " ", &last)) {
+        has_openid |= !strcmp(tok, "openid");
+    }
+    ((msoauth_dir_cfg_t *)cfg)->scope = has_openid ? arg : apr_pstrcat(cmd->pool, "openid ", arg, NULL);
+    return NULL;
+}
+
+static const char *set_redirect_uri(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    msoauth_dir_cfg_t *c = cfg;
+    apr_uri_t u;
+
+    if (arg[0] == '/') {
+        if (!msoauth_url_is_local_path(arg) || strchr(arg, '?') || strchr(arg, '#')) {
+            return "MSOAuthRedirectURI: expected a plain path such as /app/oauth2/callback, or an absolute URL";
+        }
+        c->redirect_path = arg;
+    }
+    else {
+        if (apr_uri_parse(cmd->pool, arg, &u) != APR_SUCCESS || !u.scheme || !u.hostname
+            || (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http")) || !u.path
+            || u.query || u.fragment || u.user) {
+            return "MSOAuthRedirectURI: expected a path, or an absolute http(s) URL with a path and no query";
+        }
+        if (!strcasecmp(u.scheme, "http")) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                         "%s:%d: MSOAuthRedirectURI %s is plain http: Microsoft accepts that only for localhost",
+                         cmd->directive->filename, cmd->directive->line_num, arg);
+        }
+        c->redirect_path = u.path;
+    }
+    c->redirect_uri = arg;
+    return NULL;
+}
+
+static const char *set_passphrase(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    const char *pass, *err = read_secret(cmd, arg, &pass);
+    msoauth_keys_t *keys;
+    const char *memo_key;
+
+    if (err) {
+        return err;
+    }
+    if (strlen(pass) < 16) {
+        return "MSOAuthCryptoPassphrase: use at least 16 characters (32 random ones are better)";
+    }
+    /* Derivation is deliberately slow: do it once per distinct passphrase per config pass. */
+    memo_key = apr_pstrcat(cmd->temp_pool, "msoauth_keys:", pass, NULL);
+    apr_pool_userdata_get((void **)&keys, memo_key, cmd->pool);
+    if (!keys) {
+        keys = apr_pcalloc(cmd->pool, sizeof(*keys));
+        if (msoauth_keys_derive(pass, strlen(pass), keys) != APR_SUCCESS) {
+            return "MSOAuthCryptoPassphrase: key derivation failed";
+        }
+        apr_pool_userdata_set(keys, apr_pstrdup(cmd->pool, memo_key), NULL, cmd->pool);
+    }
+    ((msoauth_dir_cfg_t *)cfg)->keys = keys;
+    return NULL;
+}
+
+static const char *set_remote_user_claim(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    static const char *const mutable_claims[] = {"email", "preferred_username", "upn", "unique_name",
+                                                 "name", NULL};
+    int i;
+
+    for (i = 0; mutable_claims[i]; i++) {
+        if (!strcmp(arg, mutable_claims[i])) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                         "%s:%d: MSOAuthRemoteUserClaim %s can change or be reused for another person; "
+                         "oid (the default) is the stable id to key accounts on",
+                         cmd->directive->filename, cmd->directive->line_num, arg);
+        }
+    }
+    ((msoauth_dir_cfg_t *)cfg)->remote_user_claim = arg;
+    return no_controls(cmd, arg);
+}
+
+static const char *seconds(cmd_parms *cmd, const char *arg, int min, int max, int *out)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (*end || end == arg || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds between %d and %d",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+static const char *set_session_max_age(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    return seconds(cmd, arg, 1, 31 * 24 * 3600, &((msoauth_dir_cfg_t *)cfg)->session_max_age);
+}
+
+static const char *set_state_timeout(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    return seconds(cmd, arg, 1, 3600, &((msoauth_dir_cfg_t *)cfg)->state_timeout);
+}
+
+static const char *set_http_timeout(cmd_parms *cmd, void *cfg, const char *conn, const char *total)
+{
+    msoauth_dir_cfg_t *c = cfg;
+    const char *err = seconds(cmd, conn, 1, 300, &c->connect_timeout);
+
+    if (!err) {
+        err = seconds(cmd, total ? total : conn, 1, 600, &c->total_timeout);
+    }
+    if (!err && c->connect_timeout > c->total_timeout) {
+        err = "MSOAuthHTTPTimeout: the connect timeout must not exceed the total";
+    }
+    return err;
+}
+
+static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_file_t *f;
+
+    /* open it once now, so a typo stops start-up instead of failing every sign-in */
+    if (!path || apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, cmd->temp_pool)
+                     != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "MSOAuthCAFile: cannot read %s", arg);
+    }
+    apr_file_close(f);
+    ((msoauth_dir_cfg_t *)cfg)->ca_file = path;
+    return NULL;
+}
+
+#define CONF (RSRC_CONF | ACCESS_CONF)
+
+static const command_rec msoauth_cmds[] = {
+    AP_INIT_TAKE1("MSOAuthClientID", set_client_id, NULL, CONF,
+                  "The application (client) id from the Microsoft Entra app registration"),
+    AP_INIT_TAKE1("MSOAuthClientSecret", set_client_secret, NULL, CONF,
+                  "The client secret, or file:/path to read it from at start-up"),
+    AP_INIT_TAKE1("MSOAuthTenant", set_tenant, NULL, CONF,
+                  "common, organizations, consumers, a tenant GUID or a domain (default common)"),
+    AP_INIT_ITERATE("MSOAuthAllowedTenants", add_allowed_tenant, NULL, CONF,
+                    "Tenant GUIDs (or consumers) whose users may sign in (default any)"),
+    AP_INIT_TAKE1("MSOAuthAuthority", set_authority, NULL, CONF,
+                  "Login host (default https://login.microsoftonline.com)"),
+    AP_INIT_TAKE1("MSOAuthGraphURL", set_graph_url, NULL, CONF,
+                  "Microsoft Graph base URL for the profile, or none (default https://graph.microsoft.com/v1.0)"),
+    AP_INIT_TAKE1("MSOAuthScope", set_scope, NULL, CONF,
+                  "Requested scopes (default \"openid profile email User.Read\"; openid is always added)"),
+    AP_INIT_TAKE1("MSOAuthRedirectURI", set_redirect_uri, NULL, CONF,
+                  "The callback: a path on this server or an absolute URL"),
+    AP_INIT_TAKE1("MSOAuthCryptoPassphrase", set_passphrase, NULL, CONF,
+                  "Key material for sealing cookies and sessions, or file:/path"),
+    AP_INIT_TAKE1("MSOAuthRemoteUserClaim", set_remote_user_claim, NULL, CONF,
+                  "id_token claim for REMOTE_USER (default oid)"),
+    AP_INIT_TAKE1("MSOAuthSessionMaxAge", set_session_max_age, NULL, CONF,
+                  "Seconds after sign-in when the user must sign in again (default 28800)"),
+    AP_INIT_TAKE1("MSOAuthStateTimeout", set_state_timeout, NULL, CONF,
+                  "Seconds a started sign-in may take (default 300)"),
+    AP_INIT_TAKE12("MSOAuthHTTPTimeout", set_http_timeout, NULL, CONF,
+                   "Outgoing HTTP timeouts in seconds: connect [total] (default 5 15)"),
+    AP_INIT_TAKE1("MSOAuthCAFile", set_ca_file, NULL, CONF,
+                  "CA bundle for outgoing TLS (default: the system's)"),
+    {NULL}};
+
+/* ---- hooks ---- */
+
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    return msoauth_check_config_tree(ptemp, s);
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    /* curl_global_init is not thread-safe: once, in the parent, before any child thread. */
+    if (msoauth_http_global_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "curl_global_init failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    if (msoauth_provider_cache_init(pchild) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "could not create the provider metadata cache");
+    }
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_authn(msoauth_authn_check, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+AP_DECLARE_MODULE(auth_msoauth) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_config,
+    merge_dir_config,
+    NULL,
+    NULL,
+    msoauth_cmds,
+    register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};

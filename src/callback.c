@@ -1,0 +1,291 @@
+/* The redirect URI: Microsoft sends the browser back here with a code (or an error). Check the
+ * pending login, redeem the code, validate the id_token, read the profile, start the session,
+ * and send the browser back where it started. */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_protocol.h>
+#include <util_script.h>
+#include <util_cookies.h>
+#include <openssl/crypto.h>
+
+#include "msoauth.h"
+#include "pending.h"
+#include "random.h"
+#include "url.h"
+#include "http.h"
+#include "token.h"
+#include "discovery.h"
+#include "provider.h"
+#include "idtoken.h"
+#include "json.h"
+
+#define GRAPH_PROFILE_MAX (256 * 1024)
+
+static msoauth_http_req_t http_defaults(const msoauth_dir_cfg_t *c)
+{
+    msoauth_http_req_t h;
+
+    memset(&h, 0, sizeof(h));
+    h.connect_timeout = c->connect_timeout != MSOAUTH_UNSET ? c->connect_timeout : MSOAUTH_DEFAULT_CONNECT_TIMEOUT;
+    h.total_timeout = c->total_timeout != MSOAUTH_UNSET ? c->total_timeout : MSOAUTH_DEFAULT_TOTAL_TIMEOUT;
+    h.ca_file = c->ca_file;
+    return h;
+}
+
+/* Where "Sign in again" points: the page the user wanted, else the site root. */
+static const char *retry_target(const msoauth_pending_t *rec)
+{
+    return rec && msoauth_url_is_local_path(rec->return_url) ? rec->return_url : "/";
+}
+
+static int cancelled(request_rec *r, apr_table_t *args, const msoauth_pending_t *rec)
+{
+    const char *error = apr_table_get(args, "error");
+    const char *desc = apr_table_get(args, "error_description");
+
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "sign-in cancelled or refused at Microsoft: error=%s, error_description=%s, "
+                  "correlation_id=%s",
+                  msoauth_log_trunc(r->pool, error, 64), msoauth_log_trunc(r->pool, desc, 300),
+                  msoauth_log_trunc(r->pool, apr_table_get(args, "correlation_id"), 64));
+    return msoauth_page_send(r, HTTP_UNAUTHORIZED, "Sign-in was cancelled",
+                             "The sign-in with Microsoft was cancelled or refused, so you are not signed in.",
+                             NULL, retry_target(rec));
+}
+
+static int bad_request(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "callback refused: %s", why);
+    return msoauth_page_send(r, HTTP_BAD_REQUEST, "Sign-in could not be completed",
+                             "This sign-in link is not valid any more (it was already used, it expired, "
+                             "or it was started in another browser). Please start again.",
+                             NULL, "/");
+}
+
+static int upstream_failed(request_rec *r, const char *why, const char *detail,
+                           const msoauth_pending_t *rec)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sign-in failed talking to Microsoft: %s", why);
+    return msoauth_page_send(r, HTTP_BAD_GATEWAY, "Sign-in failed",
+                             "Microsoft's sign-in service could not be reached or gave an answer we "
+                             "could not use. Please try again in a moment.",
+                             detail, retry_target(rec));
+}
+
+static int rejected(request_rec *r, const char *why, const msoauth_pending_t *rec)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "id_token rejected: %s", why);
+    return msoauth_page_send(r, HTTP_UNAUTHORIZED, "Sign-in failed",
+                             "The answer from Microsoft could not be verified, so you are not signed in.",
+                             NULL, retry_target(rec));
+}
+
+/* Open the pending login named by state; it is expired in the browser whatever happens. */
+static int take_pending(request_rec *r, const msoauth_dir_cfg_t *c, const char *state,
+                        msoauth_pending_t **rec, const char **why)
+{
+    const char *name = apr_pstrcat(r->pool, MSOAUTH_PENDING_COOKIE_PREFIX, state, NULL);
+    const char *sealed = NULL;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+
+    *rec = NULL;
+    if (ap_cookie_read(r, name, &sealed, 0) != APR_SUCCESS || !sealed || !*sealed) {
+        *why = apr_psprintf(r->pool, "no pending sign-in for state %s (unknown, already used, or expired)",
+                            msoauth_log_trunc(r->pool, state, 6));
+        return 0;
+    }
+    ap_cookie_remove(r, name, msoauth_pending_cookie_attrs(r), r->err_headers_out, NULL);
+    if (msoauth_pending_open(r->pool, c->keys->state, c->client_id, sealed, now,
+                             msoauth_cfg_state_timeout(c), rec, why) != APR_SUCCESS) {
+        *rec = NULL;
+        return 0;
+    }
+    /* the cookie name is browser input too: the sealed copy of state must match it */
+    if (strlen((*rec)->state) != strlen(state)
+        || CRYPTO_memcmp((*rec)->state, state, strlen(state)) != 0) {
+        *why = "state does not match the pending sign-in";
+        *rec = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+static int redeem_code(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_http_req_t *hd,
+                       const char *code, const msoauth_pending_t *rec, msoauth_token_resp_t *tok)
+{
+    msoauth_http_req_t req = *hd;
+    msoauth_http_resp_t resp;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    req.url = msoauth_token_url(r->pool, msoauth_cfg_authority(c), msoauth_cfg_tenant(c));
+    req.form_body = msoauth_token_request_body(r->pool, c->client_id, c->client_secret, code,
+                                               msoauth_redirect_uri_absolute(r, c), rec->verifier,
+                                               msoauth_cfg_scope(c));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "redeeming code %s at %s",
+                  msoauth_log_trunc(r->pool, code, 6), req.url);
+    if ((rv = msoauth_http_perform(r->pool, &req, &resp, &err)) != APR_SUCCESS) {
+        return upstream_failed(r, apr_pstrcat(r->pool, "token endpoint: ", err, NULL), NULL, rec);
+    }
+    rv = msoauth_token_parse(r->pool, resp.status, resp.body, resp.len, tok, &err);
+    if (rv == MSOAUTH_ETOKENERR) {
+        const char *ref = apr_psprintf(r->pool, "Support reference: %s%serror %s, trace id %s, correlation id %s",
+                                       tok->aadsts ? tok->aadsts : "", tok->aadsts ? ", " : "",
+                                       msoauth_log_trunc(r->pool, tok->error, 64),
+                                       msoauth_log_trunc(r->pool, tok->trace_id, 64),
+                                       msoauth_log_trunc(r->pool, tok->correlation_id, 64));
+        return upstream_failed(r, apr_psprintf(r->pool, "%s: %s (%s)", err,
+                                               msoauth_log_trunc(r->pool, tok->error_description, 300), ref),
+                               ref, rec);
+    }
+    if (rv != APR_SUCCESS) {
+        return upstream_failed(r, err, NULL, rec);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "code redeemed: id_token %s, access_token %s, expires_in %" APR_INT64_T_FMT,
+                  msoauth_log_trunc(r->pool, tok->id_token, 6),
+                  msoauth_log_trunc(r->pool, tok->access_token, 6), tok->expires_in);
+    return OK;
+}
+
+static int validate_id_token(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_http_req_t *hd,
+                             const msoauth_pending_t *rec, const char *id_token, json_t **claims)
+{
+    const char *discovery = msoauth_discovery_url(r->pool, msoauth_cfg_authority(c), msoauth_cfg_tenant(c));
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    msoauth_provider_t prov;
+    msoauth_idtoken_expect_t x;
+    const char *err = NULL, *why = NULL;
+    apr_status_t rv;
+
+    if ((rv = msoauth_provider_get(r->pool, hd, discovery, now, &prov, &err)) != APR_SUCCESS) {
+        return upstream_failed(r, err, NULL, rec);
+    }
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "using cached provider metadata: %s", err);
+    }
+    if (prov.fetched) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "fetched provider metadata and keys from %s", discovery);
+    }
+    x.client_id = c->client_id;
+    x.nonce = rec->nonce;
+    x.issuer_template = prov.issuer;
+    x.allowed_tenants = c->allowed_tenants;
+    x.now = now;
+    rv = msoauth_idtoken_validate(r->pool, id_token, prov.jwks, &x, claims, &err);
+    if (rv == MSOAUTH_ENOKID) {
+        /* Key rotation: Microsoft may sign with a key newer than our copy of the JWKS. */
+        if (msoauth_provider_refresh_keys(r->pool, hd, discovery, now, &prov, &why) == APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "unknown kid: refetched the JWKS from %s", prov.jwks_uri);
+            rv = msoauth_idtoken_validate(r->pool, id_token, prov.jwks, &x, claims, &err);
+        }
+        else {
+            err = apr_pstrcat(r->pool, err, " (", why, ")", NULL);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        return rejected(r, err, rec);
+    }
+    return OK;
+}
+
+/* Graph /me: optional; any failure leaves the claims to speak for the user. */
+static json_t *graph_profile(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_http_req_t *hd,
+                             const char *access_token)
+{
+    msoauth_http_req_t req = *hd;
+    msoauth_http_resp_t resp;
+    const char *err = NULL;
+    json_t *me;
+
+    if (!*msoauth_cfg_graph_url(c)) {
+        return NULL;
+    }
+    if (!access_token || !*access_token) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "no access token for Microsoft Graph: using the id_token claims only");
+        return NULL;
+    }
+    req.url = apr_pstrcat(r->pool, msoauth_cfg_graph_url(c), "/me", NULL);
+    req.bearer = access_token;
+    req.max_body = GRAPH_PROFILE_MAX;
+    if (msoauth_http_perform(r->pool, &req, &resp, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "Microsoft Graph profile unavailable, using the id_token claims: %s", err);
+        return NULL;
+    }
+    if (resp.status != 200) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "Microsoft Graph profile unavailable, using the id_token claims: %s answered HTTP %ld",
+                      req.url, resp.status);
+        return NULL;
+    }
+    if (!(me = msoauth_json_load(r->pool, resp.body, resp.len, GRAPH_PROFILE_MAX, &err))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "Microsoft Graph profile unusable, using the id_token claims: %s", err);
+        return NULL;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Microsoft Graph profile read from %s", req.url);
+    return me;
+}
+
+int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
+{
+    apr_table_t *args = NULL;
+    const char *state, *code, *why = NULL, *dropped = NULL;
+    msoauth_pending_t *rec = NULL;
+    msoauth_http_req_t hd = http_defaults(c);
+    msoauth_token_resp_t tok;
+    msoauth_identity_t *id;
+    json_t *claims, *me;
+    int rc;
+
+    ap_args_to_table(r, &args);
+    state = apr_table_get(args, "state");
+    code = apr_table_get(args, "code");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "callback: state %s, code %s, error %s",
+                  msoauth_log_trunc(r->pool, state, 6), msoauth_log_trunc(r->pool, code, 6),
+                  msoauth_log_trunc(r->pool, apr_table_get(args, "error"), 64));
+
+    if (state && !msoauth_is_b64url_token(state, MSOAUTH_TOKEN_CHARS)) {
+        return bad_request(r, "state parameter is malformed");
+    }
+    if (state && !take_pending(r, c, state, &rec, &why)) {
+        if (apr_table_get(args, "error")) {
+            return cancelled(r, args, NULL);
+        }
+        return bad_request(r, why);
+    }
+    if (apr_table_get(args, "error")) {
+        return cancelled(r, args, rec);
+    }
+    if (!state) {
+        return bad_request(r, "state parameter missing");
+    }
+    if (!code || !*code || strlen(code) > 4096) {
+        return bad_request(r, "code parameter missing or oversized");
+    }
+
+    if ((rc = redeem_code(r, c, &hd, code, rec, &tok)) != OK
+        || (rc = validate_id_token(r, c, &hd, rec, tok.id_token, &claims)) != OK) {
+        return rc;
+    }
+    me = graph_profile(r, c, &hd, tok.access_token);
+    if (msoauth_identity_build(r->pool, claims, me, msoauth_cfg_remote_user_claim(c),
+                               apr_time_sec(apr_time_now()), &id, &dropped, &why) != APR_SUCCESS) {
+        return rejected(r, why, rec);
+    }
+    if (dropped) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "claims too large for the session left out for %s: %s", id->remote_user, dropped);
+    }
+    if (msoauth_random_b64url(r->pool, 16, &id->sid) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((rc = msoauth_session_write(r, c, id)) != OK) {
+        return rc;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "signed in %s (tenant %s, %s account), returning to %s",
+                  id->remote_user, id->tenant_id, msoauth_identity_account_type(id),
+                  msoauth_log_trunc(r->pool, rec->return_url, 200));
+    msoauth_no_store(r);
+    apr_table_setn(r->headers_out, "Location", retry_target(rec));
+    return HTTP_MOVED_TEMPORARILY;
+}

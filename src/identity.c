@@ -1,0 +1,253 @@
+/* Identity: profile rules, and the session payload format. */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_escape.h>
+#include <apr_lib.h>
+
+#include "identity.h"
+#include "json.h"
+
+#define PAYLOAD_VERSION "1"
+
+const char *msoauth_value_clean(apr_pool_t *p, const char *s)
+{
+    char *out, *q;
+
+    if (!s) {
+        return "";
+    }
+    out = apr_pstrdup(p, s);
+    for (q = out; *q; q++) {
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+            *q = ' ';
+        }
+    }
+    return out;
+}
+
+const char *msoauth_name_normalize(apr_pool_t *p, const char *s)
+{
+    char *out, *w;
+    const char *q;
+    int space = 0;
+
+    if (!s) {
+        return "";
+    }
+    out = w = apr_palloc(p, strlen(s) + 1);
+    for (q = s; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c <= 0x20 || c == 0x7f) {
+            space = (w != out);
+            continue;
+        }
+        if (space) {
+            *w++ = ' ';
+            space = 0;
+        }
+        *w++ = (char)c;
+    }
+    *w = '\0';
+    return out;
+}
+
+const char *msoauth_username_from_name(apr_pool_t *p, const char *name)
+{
+    char *out, *w;
+
+    if (!name) {
+        return "";
+    }
+    out = w = apr_palloc(p, strlen(name) + 1);
+    for (; *name; name++) {
+        char c = *name;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')) {
+            *w++ = c;
+        }
+        else if (c >= 'A' && c <= 'Z') {
+            *w++ = (char)(c - 'A' + 'a');
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+const char *msoauth_claim_env_name(apr_pool_t *p, const char *claim)
+{
+    char *out = apr_pstrdup(p, claim), *q;
+
+    for (q = out; *q; q++) {
+        if (!apr_isalnum(*q) && *q != '_') {
+            *q = '_';
+        }
+    }
+    return out;
+}
+
+const char *msoauth_identity_account_type(const msoauth_identity_t *id)
+{
+    return id->tenant_id && !strcasecmp(id->tenant_id, MSOAUTH_PERSONAL_TENANT) ? "personal"
+                                                                                 : "work";
+}
+
+/* The first of the candidates that is a non-empty string. */
+static const char *first_str(const char *a, const char *b)
+{
+    return a && *a ? a : (b && *b ? b : NULL);
+}
+
+static const char *if_email(const char *s)
+{
+    return s && strchr(s, '@') ? s : NULL;
+}
+
+apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const json_t *graph,
+                                    const char *remote_user_claim, apr_int64_t now,
+                                    msoauth_identity_t **out, const char **dropped,
+                                    const char **err)
+{
+    msoauth_identity_t *id = apr_pcalloc(p, sizeof(*id));
+    const json_t *ru = json_object_get(claims, remote_user_claim);
+    const char *ru_text, *email, *key, *full;
+    const json_t *value;
+    const char *skipped = NULL;
+
+    *out = NULL;
+    *dropped = NULL;
+    ru_text = ru && !json_is_object(ru) && !json_is_array(ru) ? msoauth_json_flatten(p, ru) : NULL;
+    if (!ru_text || !*ru_text) {
+        *err = apr_psprintf(p, "claim '%s' (MSOAuthRemoteUserClaim) is missing or empty in the id_token",
+                            remote_user_claim);
+        return APR_EINVAL;
+    }
+    id->login_time = now;
+    id->remote_user = msoauth_value_clean(p, ru_text);
+    id->tenant_id = msoauth_value_clean(p, msoauth_json_str(claims, "tid"));
+    id->user_id = msoauth_value_clean(
+        p, first_str(msoauth_json_str(graph, "id"), msoauth_json_str(claims, "oid")));
+    full = first_str(msoauth_json_str(graph, "displayName"), msoauth_json_str(claims, "name"));
+    id->full_name = msoauth_name_normalize(p, full);
+    id->username = msoauth_username_from_name(p, id->full_name);
+    id->first_name = msoauth_name_normalize(
+        p, first_str(msoauth_json_str(graph, "givenName"), msoauth_json_str(claims, "given_name")));
+    id->last_name = msoauth_name_normalize(
+        p, first_str(msoauth_json_str(graph, "surname"), msoauth_json_str(claims, "family_name")));
+    email = first_str(msoauth_json_str(graph, "mail"), msoauth_json_str(claims, "email"));
+    if (!email) {
+        email = first_str(if_email(msoauth_json_str(graph, "userPrincipalName")),
+                          if_email(msoauth_json_str(claims, "preferred_username")));
+    }
+    id->email = msoauth_value_clean(p, email);
+
+    id->claims = apr_table_make(p, 24);
+    json_object_foreach((json_t *)claims, key, value) {
+        const char *text = msoauth_json_flatten(p, value);
+        if (strlen(text) > MSOAUTH_CLAIM_VALUE_MAX) {
+            skipped = skipped ? apr_pstrcat(p, skipped, ",", key, NULL) : key;
+            continue;
+        }
+        apr_table_setn(id->claims, msoauth_value_clean(p, key), msoauth_value_clean(p, text));
+    }
+    *dropped = skipped;
+    *out = id;
+    return APR_SUCCESS;
+}
+
+/* Payload: url-encoded key=value pairs joined by '&'. Fixed fields use one-letter keys,
+ * claims are "c.<name>". Cheap to parse on every request (no JSON). */
+typedef struct {
+    apr_array_header_t *parts;
+    apr_pool_t *p;
+} writer_t;
+
+static void put(writer_t *w, const char *key, const char *value)
+{
+    *(const char **)apr_array_push(w->parts) =
+        apr_pstrcat(w->p, apr_pescape_urlencoded(w->p, key), "=",
+                    apr_pescape_urlencoded(w->p, value ? value : ""), NULL);
+}
+
+static int put_claim(void *data, const char *key, const char *value)
+{
+    put(data, apr_pstrcat(((writer_t *)data)->p, "c.", key, NULL), value);
+    return 1;
+}
+
+const char *msoauth_identity_serialize(apr_pool_t *p, const msoauth_identity_t *id)
+{
+    writer_t w = {apr_array_make(p, 40, sizeof(char *)), p};
+
+    put(&w, "v", PAYLOAD_VERSION);
+    put(&w, "t", apr_psprintf(p, "%" APR_INT64_T_FMT, id->login_time));
+    put(&w, "sid", id->sid);
+    put(&w, "ru", id->remote_user);
+    put(&w, "uid", id->user_id);
+    put(&w, "un", id->username);
+    put(&w, "em", id->email);
+    put(&w, "fn", id->full_name);
+    put(&w, "gn", id->first_name);
+    put(&w, "sn", id->last_name);
+    put(&w, "tid", id->tenant_id);
+    if (id->claims) {
+        apr_table_do(put_claim, &w, id->claims, NULL);
+    }
+    return apr_array_pstrcat(p, w.parts, '&');
+}
+
+apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identity_t **out,
+                                    const char **err)
+{
+    msoauth_identity_t *id = apr_pcalloc(p, sizeof(*id));
+    char *copy = apr_pstrdup(p, s), *pair, *last = NULL;
+    int version_ok = 0;
+    char *end;
+
+    *out = NULL;
+    id->claims = apr_table_make(p, 24);
+    for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '=');
+        const char *k, *v;
+        if (!eq) {
+            *err = "malformed session payload";
+            return APR_EINVAL;
+        }
+        *eq = '\0';
+        k = apr_punescape_url(p, pair, NULL, NULL, 1);
+        v = apr_punescape_url(p, eq + 1, NULL, NULL, 1);
+        if (!k || !v) {
+            *err = "malformed escape in session payload";
+            return APR_EINVAL;
+        }
+        /* values were cleaned before sealing; clean again so nothing unexpected is exported */
+        v = msoauth_value_clean(p, v);
+        if (!strncmp(k, "c.", 2)) apr_table_setn(id->claims, k + 2, v);
+        else if (!strcmp(k, "v")) version_ok = !strcmp(v, PAYLOAD_VERSION);
+        else if (!strcmp(k, "t")) {
+            id->login_time = apr_strtoi64(v, &end, 10);
+            if (*end || id->login_time <= 0) {
+                *err = "bad login time in session payload";
+                return APR_EINVAL;
+            }
+        }
+        else if (!strcmp(k, "sid")) id->sid = v;
+        else if (!strcmp(k, "ru")) id->remote_user = v;
+        else if (!strcmp(k, "uid")) id->user_id = v;
+        else if (!strcmp(k, "un")) id->username = v;
+        else if (!strcmp(k, "em")) id->email = v;
+        else if (!strcmp(k, "fn")) id->full_name = v;
+        else if (!strcmp(k, "gn")) id->first_name = v;
+        else if (!strcmp(k, "sn")) id->last_name = v;
+        else if (!strcmp(k, "tid")) id->tenant_id = v;
+    }
+    if (!version_ok || !id->login_time || !id->remote_user || !*id->remote_user) {
+        *err = "session payload lacks version, login time or user";
+        return APR_EINVAL;
+    }
+#define OR_EMPTY(f) if (!id->f) id->f = ""
+    OR_EMPTY(sid); OR_EMPTY(user_id); OR_EMPTY(username); OR_EMPTY(email);
+    OR_EMPTY(full_name); OR_EMPTY(first_name); OR_EMPTY(last_name); OR_EMPTY(tenant_id);
+#undef OR_EMPTY
+    *out = id;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,52 @@
+/* The signed-in user: built once at sign-in from the id_token claims and the Graph profile,
+ * kept (sealed) in the session, exported on every request. Pure. */
+#ifndef MSOAUTH_IDENTITY_H
+#define MSOAUTH_IDENTITY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_errno.h>
+#include <jansson.h>
+
+#define MSOAUTH_PERSONAL_TENANT "9188040d-6c67-4c5b-b112-36a304b66dad"
+/* A single claim value longer than this is left out of the session (cookie size). */
+#define MSOAUTH_CLAIM_VALUE_MAX 2048
+
+typedef struct {
+    apr_int64_t login_time; /* seconds since the epoch */
+    const char *sid;        /* random id of this session, fresh at each sign-in */
+    const char *remote_user;
+    const char *user_id;
+    const char *username;
+    const char *email;
+    const char *full_name;
+    const char *first_name;
+    const char *last_name;
+    const char *tenant_id;
+    apr_table_t *claims;    /* id_token claim name -> flattened, cleaned value */
+} msoauth_identity_t;
+
+/* claims: the validated id_token payload; graph: the /me object or NULL.
+ * Fails when remote_user_claim is absent or empty. dropped lists claims left out for size. */
+apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const json_t *graph,
+                                    const char *remote_user_claim, apr_int64_t now,
+                                    msoauth_identity_t **out, const char **dropped,
+                                    const char **err);
+
+/* Compact url-encoded form of the identity, and back. parse fails on anything malformed. */
+const char *msoauth_identity_serialize(apr_pool_t *p, const msoauth_identity_t *id);
+apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identity_t **out,
+                                    const char **err);
+
+const char *msoauth_identity_account_type(const msoauth_identity_t *id);
+
+/* Every control character (CR, LF, NUL, tab, ...) becomes a space. */
+const char *msoauth_value_clean(apr_pool_t *p, const char *s);
+/* Trimmed, runs of white space collapsed to one space. */
+const char *msoauth_name_normalize(apr_pool_t *p, const char *s);
+/* Lower-cased, only [0-9a-z] kept. */
+const char *msoauth_username_from_name(apr_pool_t *p, const char *display_name);
+/* Environment-variable-safe form of a claim name: [A-Za-z0-9_] kept, the rest '_'. */
+const char *msoauth_claim_env_name(apr_pool_t *p, const char *claim);
+
+#endif

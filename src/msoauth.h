@@ -1,0 +1,112 @@
+/* Shared types of the httpd-facing files (adapters and glue). Pure files do not include this. */
+#ifndef MSOAUTH_H
+#define MSOAUTH_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <apr_tables.h>
+
+#include "seal.h"
+#include "identity.h"
+
+/* AP_DECLARE_MODULE in the glue declares it there. */
+#ifndef MSOAUTH_GLUE
+APLOG_USE_MODULE(auth_msoauth);
+#endif
+extern module AP_MODULE_DECLARE_DATA auth_msoauth_module;
+
+#define MSOAUTH_AUTH_TYPE "msoauth"
+#define MSOAUTH_UNSET (-1)
+#define MSOAUTH_SESSION_KEY "msoauth.s"
+/* A session stamped this far in the future (clock differences between servers) is refused. */
+#define MSOAUTH_CLOCK_SKEW_SESSION 120
+
+#define MSOAUTH_DEFAULT_TENANT "common"
+#define MSOAUTH_DEFAULT_AUTHORITY "https://login.microsoftonline.com"
+#define MSOAUTH_DEFAULT_GRAPH "https://graph.microsoft.com/v1.0"
+#define MSOAUTH_DEFAULT_SCOPE "openid profile email User.Read"
+#define MSOAUTH_DEFAULT_REMOTE_USER_CLAIM "oid"
+#define MSOAUTH_DEFAULT_SESSION_MAX_AGE 28800
+#define MSOAUTH_DEFAULT_STATE_TIMEOUT 300
+#define MSOAUTH_DEFAULT_CONNECT_TIMEOUT 5
+#define MSOAUTH_DEFAULT_TOTAL_TIMEOUT 15
+
+/* Per-directory (and server-wide, via the server's lookup defaults) configuration.
+ * NULL / MSOAUTH_UNSET mean "not set here": merge takes the inner value when set, and
+ * defaults are applied only when a value is read (msoauth_cfg_* below). */
+typedef struct {
+    const char *client_id;
+    const char *client_secret;
+    const char *tenant;
+    apr_array_header_t *allowed_tenants; /* lower-case GUIDs */
+    const char *authority;               /* no trailing slash */
+    const char *graph_url;               /* "" for none; no trailing slash */
+    const char *scope;                   /* always holds openid */
+    const char *redirect_uri;            /* path or absolute URL */
+    const char *redirect_path;           /* its path, to recognise the callback */
+    const msoauth_keys_t *keys;          /* from MSOAuthCryptoPassphrase */
+    const char *remote_user_claim;
+    int session_max_age;
+    int state_timeout;
+    int connect_timeout;
+    int total_timeout;
+    const char *ca_file;
+} msoauth_dir_cfg_t;
+
+static inline const char *msoauth_cfg_tenant(const msoauth_dir_cfg_t *c)
+{
+    return c->tenant ? c->tenant : MSOAUTH_DEFAULT_TENANT;
+}
+static inline const char *msoauth_cfg_authority(const msoauth_dir_cfg_t *c)
+{
+    return c->authority ? c->authority : MSOAUTH_DEFAULT_AUTHORITY;
+}
+static inline const char *msoauth_cfg_graph_url(const msoauth_dir_cfg_t *c)
+{
+    return c->graph_url ? c->graph_url : MSOAUTH_DEFAULT_GRAPH;
+}
+static inline const char *msoauth_cfg_scope(const msoauth_dir_cfg_t *c)
+{
+    return c->scope ? c->scope : MSOAUTH_DEFAULT_SCOPE;
+}
+static inline const char *msoauth_cfg_remote_user_claim(const msoauth_dir_cfg_t *c)
+{
+    return c->remote_user_claim ? c->remote_user_claim : MSOAUTH_DEFAULT_REMOTE_USER_CLAIM;
+}
+static inline int msoauth_cfg_session_max_age(const msoauth_dir_cfg_t *c)
+{
+    return c->session_max_age != MSOAUTH_UNSET ? c->session_max_age : MSOAUTH_DEFAULT_SESSION_MAX_AGE;
+}
+static inline int msoauth_cfg_state_timeout(const msoauth_dir_cfg_t *c)
+{
+    return c->state_timeout != MSOAUTH_UNSET ? c->state_timeout : MSOAUTH_DEFAULT_STATE_TIMEOUT;
+}
+
+/* authn.c: the check_authn hook body */
+int msoauth_authn_check(request_rec *r);
+/* login.c: start a sign-in (302 to Microsoft) */
+int msoauth_login_start(request_rec *r, const msoauth_dir_cfg_t *c);
+/* callback.c: the redirect URI */
+int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c);
+/* redirect.c: the absolute redirect URI for this request, and whether r is the callback */
+const char *msoauth_redirect_uri_absolute(request_rec *r, const msoauth_dir_cfg_t *c);
+int msoauth_is_callback(request_rec *r, const msoauth_dir_cfg_t *c);
+/* session.c: mod_session adapter */
+int msoauth_session_available(void);
+int msoauth_session_read(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identity_t **id);
+int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
+/* exports.c: identity -> REMOTE_USER and MSOAUTH_* */
+void msoauth_exports_set(request_rec *r, const msoauth_identity_t *id);
+/* page.c: the short, escaped HTML page; returns DONE. retry may be NULL. */
+int msoauth_page_send(request_rec *r, int status, const char *title, const char *message,
+                      const char *detail, const char *retry);
+/* No caching, no referrer leak: for every response the module makes itself. */
+void msoauth_no_store(request_rec *r);
+const char *msoauth_pending_cookie_attrs(request_rec *r);
+/* logsafe.c: at most n characters of s followed by "...", controls replaced, for debug logs. */
+const char *msoauth_log_trunc(apr_pool_t *p, const char *s, apr_size_t n);
+/* checkconf.c: configtest-time checks over the parsed configuration tree */
+int msoauth_check_config_tree(apr_pool_t *ptemp, server_rec *s);
+
+#endif

@@ -1,0 +1,116 @@
+/* mod_session adapter: the identity lives under one key, sealed with AES-256-GCM under the
+ * session key from MSOAuthCryptoPassphrase, with the client id as associated data. So the
+ * browser can neither read nor edit it, with or without mod_session_crypto, and a session made
+ * for another client id (or with another passphrase) does not open. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_optional.h>
+#include <apr_uuid.h>
+#include <mod_session.h>
+
+#include "msoauth.h"
+
+static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load;
+static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get;
+static APR_OPTIONAL_FN_TYPE(ap_session_set) *session_set;
+static APR_OPTIONAL_FN_TYPE(ap_session_save) *session_save;
+
+int msoauth_session_available(void)
+{
+    if (!session_load) {
+        session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+        session_get = APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
+        session_set = APR_RETRIEVE_OPTIONAL_FN(ap_session_set);
+        session_save = APR_RETRIEVE_OPTIONAL_FN(ap_session_save);
+    }
+    return session_load && session_get && session_set && session_save;
+}
+
+static const char *aad_for(apr_pool_t *p, const msoauth_dir_cfg_t *c)
+{
+    return apr_pstrcat(p, "msoauth session v1|", c->client_id, NULL);
+}
+
+static int load(request_rec *r, session_rec **z)
+{
+    *z = NULL;
+    if (!msoauth_session_available()) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_session is not loaded: AuthType msoauth needs it");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (session_load(r, z) != APR_SUCCESS || !*z) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "no session available for %s: add 'Session On' and a session store "
+                      "(e.g. SessionCookieName) where AuthType msoauth is used", r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+int msoauth_session_read(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identity_t **id)
+{
+    session_rec *z;
+    const char *sealed = NULL, *err = NULL;
+    char *plain;
+    apr_size_t len;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    int rc;
+
+    *id = NULL;
+    if ((rc = load(r, &z)) != OK) {
+        return rc;
+    }
+    session_get(r, z, MSOAUTH_SESSION_KEY, &sealed);
+    if (!sealed || !*sealed) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "no sign-in in this session");
+        return OK;
+    }
+    if (msoauth_open(r->pool, c->keys->session, aad_for(r->pool, c), sealed, &plain, &len, &err)
+            != APR_SUCCESS
+        || msoauth_identity_parse(r->pool, plain, id, &err) != APR_SUCCESS) {
+        /* Browser input: not worth more than info, and treated as signed out. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "session ignored: %s", err);
+        *id = NULL;
+        return OK;
+    }
+    if (now - (*id)->login_time >= msoauth_cfg_session_max_age(c)
+        || (*id)->login_time > now + MSOAUTH_CLOCK_SKEW_SESSION) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "session of %s ended: signed in %" APR_INT64_T_FMT " s ago, MSOAuthSessionMaxAge %d",
+                      (*id)->remote_user, now - (*id)->login_time, msoauth_cfg_session_max_age(c));
+        *id = NULL;
+    }
+    return OK;
+}
+
+int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id)
+{
+    session_rec *z;
+    const char *payload = msoauth_identity_serialize(r->pool, id), *sealed;
+    int rc;
+
+    if ((rc = load(r, &z)) != OK) {
+        return rc;
+    }
+    if (msoauth_seal(r->pool, c->keys->session, aad_for(r->pool, c), payload, strlen(payload),
+                     &sealed) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "could not seal the session");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* A new sign-in is a new session: nothing from before it survives (no fixation). */
+    apr_table_clear(z->entries);
+    if (z->uuid) {
+        apr_uuid_get(z->uuid);
+    }
+    session_set(r, z, MSOAUTH_SESSION_KEY, sealed);
+    if (strlen(sealed) > 3000) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "session for %s is %" APR_SIZE_T_FMT " bytes: close to the 4 KB cookie limit",
+                      id->remote_user, strlen(sealed));
+    }
+    if (session_save(r, z) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_session could not save the session");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}

@@ -45,7 +45,8 @@ deps:
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(MODULE): $(PURE_OBJ) $(ADAPTER_OBJ)
 	$(CC) -shared -o $@ $^ $(DEP_LIBS) -Wl,-z,relro -Wl,-z,now

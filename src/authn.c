@@ -50,5 +50,9 @@ int msoauth_authn_check(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session of %s accepted", id->remote_user);
         return OK;
     }
+    /* A subrequest never starts a sign-in (no cookies or redirects from lookups). */
+    if (r->main) {
+        return HTTP_UNAUTHORIZED;
+    }
     return msoauth_login_start(r, c);
 }

@@ -61,6 +61,25 @@ static void *merge_dir_config(apr_pool_t *p, void *basev, void *addv)
 
 /* ---- directive handlers: each validates its value, so configtest reports file:line ---- */
 
+#define WARNINGS_KEY "msoauth_startup_warnings"
+
+/* Warnings found while reading the configuration go to stderr at once (configtest shows them)
+ * and are logged again from post_config, when the error log is open. */
+static void startup_warning(cmd_parms *cmd, const char *msg)
+{
+    apr_array_header_t *list = NULL;
+    const char *line = apr_psprintf(cmd->pool, "%s:%d: %s", cmd->directive->filename,
+                                    cmd->directive->line_num, msg);
+
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "%s", line);
+    apr_pool_userdata_get((void **)&list, WARNINGS_KEY, cmd->pool);
+    if (!list) {
+        list = apr_array_make(cmd->pool, 4, sizeof(const char *));
+        apr_pool_userdata_set(list, WARNINGS_KEY, NULL, cmd->pool);
+    }
+    *(const char **)apr_array_push(list) = line;
+}
+
 static const char *no_controls(cmd_parms *cmd, const char *v)
 {
     const char *q;
@@ -204,9 +223,8 @@ static const char *set_redirect_uri(cmd_parms *cmd, void *cfg, const char *arg)
             return "MSOAuthRedirectURI: expected a path, or an absolute http(s) URL with a path and no query";
         }
         if (!strcasecmp(u.scheme, "http")) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                         "%s:%d: MSOAuthRedirectURI %s is plain http: Microsoft accepts that only for localhost",
-                         cmd->directive->filename, cmd->directive->line_num, arg);
+            startup_warning(cmd, apr_psprintf(cmd->pool, "MSOAuthRedirectURI %s is plain http: "
+                                              "Microsoft accepts that only for localhost", arg));
         }
         c->redirect_path = u.path;
     }
@@ -248,10 +266,9 @@ static const char *set_remote_user_claim(cmd_parms *cmd, void *cfg, const char *
 
     for (i = 0; mutable_claims[i]; i++) {
         if (!strcmp(arg, mutable_claims[i])) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                         "%s:%d: MSOAuthRemoteUserClaim %s can change or be reused for another person; "
-                         "oid (the default) is the stable id to key accounts on",
-                         cmd->directive->filename, cmd->directive->line_num, arg);
+            startup_warning(cmd, apr_psprintf(cmd->pool, "MSOAuthRemoteUserClaim %s can change or be "
+                                              "reused for another person; oid (the default) is the "
+                                              "stable id to key accounts on", arg));
         }
     }
     ((msoauth_dir_cfg_t *)cfg)->remote_user_claim = arg;
@@ -354,9 +371,15 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf;
+    apr_array_header_t *warnings = NULL;
+    int i;
+
     (void)plog;
     (void)ptemp;
+    apr_pool_userdata_get((void **)&warnings, WARNINGS_KEY, pconf);
+    for (i = 0; warnings && i < warnings->nelts; i++) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s", APR_ARRAY_IDX(warnings, i, const char *));
+    }
     /* curl_global_init is not thread-safe: once, in the parent, before any child thread. */
     if (msoauth_http_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "curl_global_init failed");

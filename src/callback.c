@@ -30,6 +30,7 @@ static msoauth_http_req_t http_defaults(const msoauth_dir_cfg_t *c)
     h.connect_timeout = c->connect_timeout != MSOAUTH_UNSET ? c->connect_timeout : MSOAUTH_DEFAULT_CONNECT_TIMEOUT;
     h.total_timeout = c->total_timeout != MSOAUTH_UNSET ? c->total_timeout : MSOAUTH_DEFAULT_TOTAL_TIMEOUT;
     h.ca_file = c->ca_file;
+    h.deadline = apr_time_now() + apr_time_from_sec(h.total_timeout);
     return h;
 }
 
@@ -237,7 +238,9 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     json_t *claims, *me;
     int rc;
 
-    ap_args_to_table(r, &args);
+    if (msoauth_query_parse(r->pool, r->args, &args, &why) != APR_SUCCESS) {
+        return bad_request(r, why);
+    }
     state = apr_table_get(args, "state");
     code = apr_table_get(args, "code");
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "callback: state %s, code %s, error %s",

@@ -65,7 +65,23 @@ apr_status_t msoauth_http_perform(apr_pool_t *p, const msoauth_http_req_t *req,
     char *body, *w;
     int i;
 
+    long total_ms = req->total_timeout * 1000, connect_ms = req->connect_timeout * 1000;
+
     memset(resp, 0, sizeof(*resp));
+    /* One time budget for a whole sign-in, however many calls it takes. */
+    if (req->deadline) {
+        apr_time_t left = req->deadline - apr_time_now();
+        if (left < apr_time_from_msec(50)) {
+            *err = apr_psprintf(p, "request to %s not made: MSOAuthHTTPTimeout budget used up", req->url);
+            return APR_TIMEUP;
+        }
+        if (apr_time_as_msec(left) < total_ms) {
+            total_ms = (long)apr_time_as_msec(left);
+        }
+    }
+    if (connect_ms > total_ms) {
+        connect_ms = total_ms;
+    }
     if (!h) {
         *err = "curl_easy_init failed";
         return APR_ENOMEM;
@@ -90,8 +106,8 @@ apr_status_t msoauth_http_perform(apr_pool_t *p, const msoauth_http_req_t *req,
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, req->connect_timeout);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, req->total_timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_auth_msoauth/0.1");

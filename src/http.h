@@ -5,6 +5,7 @@
 
 #include <apr_pools.h>
 #include <apr_errno.h>
+#include <apr_time.h>
 
 #define MSOAUTH_HTTP_BODY_MAX (1024 * 1024)
 
@@ -16,6 +17,7 @@ typedef struct {
     long total_timeout;      /* seconds */
     const char *ca_file;     /* NULL: system CAs */
     apr_size_t max_body;     /* 0: MSOAUTH_HTTP_BODY_MAX */
+    apr_time_t deadline;     /* when set, the whole exchange this call belongs to must end by then */
 } msoauth_http_req_t;
 
 typedef struct {

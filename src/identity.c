@@ -102,6 +102,8 @@ static const char *if_email(const char *s)
     return s && strchr(s, '@') ? s : NULL;
 }
 
+#define TEXT(obj, key) msoauth_json_text(p, obj, key)
+
 apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const json_t *graph,
                                     const char *remote_user_claim, apr_int64_t now,
                                     msoauth_identity_t **out, const char **dropped,
@@ -124,19 +126,16 @@ apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const j
     id->login_time = now;
     id->remote_user = msoauth_value_clean(p, ru_text);
     id->tenant_id = msoauth_value_clean(p, msoauth_json_str(claims, "tid"));
-    id->user_id = msoauth_value_clean(
-        p, first_str(msoauth_json_str(graph, "id"), msoauth_json_str(claims, "oid")));
-    full = first_str(msoauth_json_str(graph, "displayName"), msoauth_json_str(claims, "name"));
-    id->full_name = msoauth_name_normalize(p, full);
+    id->user_id = msoauth_value_clean(p, first_str(TEXT(graph, "id"), TEXT(claims, "oid")));
+    full = first_str(TEXT(graph, "displayName"), TEXT(claims, "name"));
+    id->full_name = msoauth_value_clean(p, full);
     id->username = msoauth_username_from_name(p, id->full_name);
-    id->first_name = msoauth_name_normalize(
-        p, first_str(msoauth_json_str(graph, "givenName"), msoauth_json_str(claims, "given_name")));
-    id->last_name = msoauth_name_normalize(
-        p, first_str(msoauth_json_str(graph, "surname"), msoauth_json_str(claims, "family_name")));
-    email = first_str(msoauth_json_str(graph, "mail"), msoauth_json_str(claims, "email"));
+    id->first_name = msoauth_name_normalize(p, first_str(TEXT(graph, "givenName"), TEXT(claims, "given_name")));
+    id->last_name = msoauth_name_normalize(p, first_str(TEXT(graph, "surname"), TEXT(claims, "family_name")));
+    email = first_str(TEXT(graph, "mail"), TEXT(claims, "email"));
     if (!email) {
-        email = first_str(if_email(msoauth_json_str(graph, "userPrincipalName")),
-                          if_email(msoauth_json_str(claims, "preferred_username")));
+        email = first_str(if_email(TEXT(graph, "userPrincipalName")),
+                          if_email(TEXT(claims, "preferred_username")));
     }
     id->email = msoauth_value_clean(p, email);
 

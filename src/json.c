@@ -1,4 +1,6 @@
 /* jansson glue: pool-owned values and flattening. */
+#include <string.h>
+
 #include <apr_strings.h>
 #include <apr_tables.h>
 
@@ -32,7 +34,8 @@ json_t *msoauth_json_load(apr_pool_t *p, const char *buf, apr_size_t len, apr_si
         *err = apr_psprintf(p, "JSON larger than %" APR_SIZE_T_FMT " bytes", max);
         return NULL;
     }
-    v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* NUL inside strings is allowed here and neutralised where values are read */
+    v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!v) {
         *err = apr_psprintf(p, "not JSON (%s at line %d)", jerr.text, jerr.line);
         return NULL;
@@ -48,7 +51,18 @@ json_t *msoauth_json_load(apr_pool_t *p, const char *buf, apr_size_t len, apr_si
 const char *msoauth_json_str(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+
+    /* a string with an embedded NUL is not the string it would seem to be in C */
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+const char *msoauth_json_text(apr_pool_t *p, const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? msoauth_json_flatten(p, v) : NULL;
 }
 
 const char *msoauth_json_dump(apr_pool_t *p, const json_t *v)
@@ -69,10 +83,18 @@ const char *msoauth_json_dump(apr_pool_t *p, const json_t *v)
 const char *msoauth_json_flatten(apr_pool_t *p, const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_STRING:
-        return apr_pstrmemdup(p, json_string_value(v), json_string_length(v));
+    case JSON_STRING: {
+        char *s = apr_pstrmemdup(p, json_string_value(v), json_string_length(v));
+        apr_size_t i;
+        for (i = 0; i < json_string_length(v); i++) {
+            if (s[i] == '\0') {
+                s[i] = ' ';
+            }
+        }
+        return s;
+    }
     case JSON_INTEGER:
-        return apr_psprintf(p, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
     case JSON_TRUE:
         return "true";
     case JSON_FALSE:

@@ -40,8 +40,8 @@ static const char *aadsts_code(apr_pool_t *p, const char *desc, const json_t *co
         return apr_pstrmemdup(p, desc, n);
     }
     if (json_is_array(codes) && json_is_integer(json_array_get(codes, 0))) {
-        return apr_psprintf(p, "AADSTS%" JSON_INTEGER_FORMAT,
-                            json_integer_value(json_array_get(codes, 0)));
+        return apr_psprintf(p, "AADSTS%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(json_array_get(codes, 0)));
     }
     return NULL;
 }

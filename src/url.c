@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <apr_lib.h>
+#include <apr_escape.h>
 
 #include "url.h"
 
@@ -136,4 +137,41 @@ const char *msoauth_url_join(apr_pool_t *p, const char *base, const char *path)
         path++;
     }
     return apr_pstrcat(p, apr_pstrmemdup(p, base, n), "/", path, NULL);
+}
+
+apr_status_t msoauth_query_parse(apr_pool_t *p, const char *query, apr_table_t **out,
+                                 const char **err)
+{
+    apr_table_t *t = apr_table_make(p, 8);
+    char *copy, *pair, *last = NULL;
+    int n = 0;
+
+    *out = t;
+    if (!query) {
+        return APR_SUCCESS;
+    }
+    copy = apr_pstrdup(p, query);
+    for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '=');
+        const char *k, *v;
+        if (++n > 64) {
+            *err = "more than 64 query parameters";
+            return APR_EINVAL;
+        }
+        if (eq) {
+            *eq = '\0';
+        }
+        k = apr_punescape_url(p, pair, NULL, NULL, 1);
+        v = eq ? apr_punescape_url(p, eq + 1, NULL, NULL, 1) : "";
+        if (!k || !v) {
+            *err = "malformed percent-escape in the query";
+            return APR_EINVAL;
+        }
+        if (apr_table_get(t, k)) {
+            *err = apr_psprintf(p, "query parameter '%s' given twice", k);
+            return APR_EINVAL;
+        }
+        apr_table_setn(t, k, v);
+    }
+    return APR_SUCCESS;
 }

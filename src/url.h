@@ -4,6 +4,7 @@
 
 #include <apr_pools.h>
 #include <apr_errno.h>
+#include <apr_tables.h>
 
 /* Longest return URL a pending login keeps (longer ones fall back to the path alone). */
 #define MSOAUTH_RETURN_URL_MAX 2048
@@ -19,6 +20,11 @@ apr_status_t msoauth_url_check_endpoint(apr_pool_t *p, const char *url, const ch
 
 /* 1 for 8-4-4-4-12 hexadecimal GUIDs. */
 int msoauth_is_guid(const char *s);
+
+/* A query string (form-urlencoded: '+' is a space) into a table. Refuses malformed escapes,
+ * more than 64 parameters, and any name given twice (which value would count is ambiguous). */
+apr_status_t msoauth_query_parse(apr_pool_t *p, const char *query, apr_table_t **out,
+                                 const char **err);
 
 /* "a" + "/" + "b" without doubled or missing slashes. */
 const char *msoauth_url_join(apr_pool_t *p, const char *base, const char *path);

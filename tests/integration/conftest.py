@@ -6,6 +6,7 @@ environment as JSON):
   /app        client A, defaults from the main server config (secret and passphrase as file:), mod_session_crypto
   /clientb    client B, same session cookie and passphrase as /app (a session must not cross client ids)
   /nocrypto   no SessionCryptoPassphrase: only the module's own sealing protects the session
+  /nocryptob  the same with client B
   /short      MSOAuthHTTPTimeout 1 2
   /allowed    MSOAuthAllowedTenants <work tenant> consumers
   /nograph    MSOAuthGraphURL none
@@ -104,6 +105,8 @@ def build_config(workdir, pki_, mock, module, port, port_root, dead_port, secret
         "/clientb": location("clientb", SessionCookieName=shared_cookie, MSOAuthClientID=CLIENT_B,
                              MSOAuthClientSecret="file:" + secret_b),
         "/nocrypto": location("nocrypto", SessionCryptoPassphrase=None),
+        "/nocryptob": location("nocryptob", SessionCryptoPassphrase=None, MSOAuthClientID=CLIENT_B,
+                               MSOAuthClientSecret="file:" + secret_b),
         "/short": location("short", MSOAuthHTTPTimeout="1 2"),
         "/allowed": location("allowed", MSOAuthAllowedTenants="%s consumers" % WORK_TID),
         "/nograph": location("nograph", MSOAuthGraphURL="none"),

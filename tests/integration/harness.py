@@ -339,6 +339,7 @@ class Apache:
         self.pidfile = os.path.join(workdir, "httpd.pid")
         self.error_log_path = os.path.join(workdir, "error.log")
         self.pid = None
+        self.start_output = ""
 
     def _run(self, *args):
         return subprocess.run([APACHE, "-f", self.conf] + list(args), stdout=subprocess.PIPE,
@@ -346,6 +347,7 @@ class Apache:
 
     def start(self, timeout=15.0):
         p = self._run("-k", "start")
+        self.start_output = p.stdout.decode("utf-8", "replace")
         if p.returncode != 0:
             raise RuntimeError("apache2 -k start failed (exit %d):\n%s\n%s"
                                % (p.returncode, p.stdout.decode("utf-8", "replace"), self.error_log()))

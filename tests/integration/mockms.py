@@ -113,6 +113,7 @@ MISBEHAVIOUR = {
     "discovery_down": "true | status | 'close': discovery fails (500 by default; 'close' drops the connection)",
     "discovery_delay": "seconds to sleep before answering discovery",
     "discovery_body": "raw discovery body",
+    "discovery_oversize": "true: a 2 MiB (valid JSON) discovery document",
     "discovery_issuer": "issuer to put in the discovery document",
     "jwks_down": "true | status | 'close': the JWKS endpoint fails",
     "jwks_delay": "seconds to sleep before answering the JWKS request",
@@ -278,15 +279,17 @@ class Handler(BaseHTTPRequestHandler):
                                "user_agent": self.headers.get("User-Agent")})
 
     def ms_error(self, status, error, code, description, extra=None):
-        """A Microsoft identity platform error body."""
-        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+        """A Microsoft identity platform error body (extra may fix trace_id / correlation_id)."""
+        extra = extra or {}
+        trace = extra.get("trace_id") or str(uuid.uuid4())
+        corr = extra.get("correlation_id") or str(uuid.uuid4())
         stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
         body = {"error": error,
                 "error_description": "AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s"
                                      % (code, description, trace, corr, stamp),
                 "error_codes": [code], "timestamp": stamp, "trace_id": trace, "correlation_id": corr,
                 "error_uri": "%s/error?code=%d" % (self.base, code)}
-        body.update(extra or {})
+        body.update(extra)
         self.send(status, body)
 
     # ------------------------------------------------------------------ routing
@@ -409,6 +412,8 @@ class Handler(BaseHTTPRequestHandler):
             "msgraph_host": "graph.microsoft.com",
             "rbac_url": "https://pas.windows.net",
         }
+        if STATE.cfg("discovery_oversize"):
+            doc["padding"] = "x" * (2 * 1024 * 1024)
         self.send(200, doc)
 
     def jwks(self):

@@ -2,6 +2,7 @@
 #   make          build build/mod_auth_msoauth.so
 #   make test     install missing Debian packages, build, run unit + integration tests
 #   make demo     install missing packages, build, run Apache with the mock Microsoft sign-in
+#   make bench    signed-in request rate against plain Apache (wrk, loopback)
 #   make install  install the module with apxs (then: a2enmod auth_msoauth)
 
 APXS     ?= apxs
@@ -36,7 +37,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LIBS := $(DEP_LIBS) $(shell apr-1-config --link-ld 2>/dev/null) $(shell apu-1-config --link-ld 2>/dev/null) -lcmocka
 
-.PHONY: all deps test unit integration demo install clean
+.PHONY: all deps test unit integration demo bench install clean
 
 all: $(MODULE)
 
@@ -69,6 +70,12 @@ test: deps
 demo: deps
 	$(MAKE) all
 	MSOAUTH_MODULE=$(CURDIR)/$(MODULE) $(PYTHON) demo/demo.py
+
+# Not part of make test: timings belong in a benchmark, not in assertions. Needs Debian's wrk.
+bench: deps
+	$(MAKE) all
+	@command -v wrk >/dev/null || (apt-get install -y -qq wrk >/dev/null)
+	MSOAUTH_MODULE=$(CURDIR)/$(MODULE) $(PYTHON) bench/bench.py
 
 install: $(MODULE)
 	$(APXS) -i -n auth_msoauth $(MODULE)

@@ -52,12 +52,13 @@ $(BUILD)/%.o: %.c $(HEADERS)
 $(MODULE): $(PURE_OBJ) $(ADAPTER_OBJ)
 	$(CC) -shared -o $@ $^ $(DEP_LIBS) -Wl,-z,relro -Wl,-z,now
 
-$(BUILD)/tests/%: tests/unit/%.c $(PURE_OBJ) $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(PURE_OBJ) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PURE_OBJ) $(UNIT_LIBS)
 
+# Every binary runs even when one fails; the target fails if any did.
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@failed=0; for t in $(UNIT_BIN); do $$t || failed=1; done; exit $$failed
 
 integration: $(MODULE)
 	MSOAUTH_MODULE=$(CURDIR)/$(MODULE) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration

@@ -148,6 +148,24 @@ apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const j
         }
         apr_table_setn(id->claims, msoauth_value_clean(p, key), msoauth_value_clean(p, text));
     }
+    /* Over budget: leave out the largest claims until the payload fits. The fixed fields are
+     * always kept. */
+    while (strlen(msoauth_identity_serialize(p, id)) > MSOAUTH_PAYLOAD_MAX) {
+        const apr_array_header_t *arr = apr_table_elts(id->claims);
+        const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+        int i, largest = -1;
+        for (i = 0; i < arr->nelts; i++) {
+            if (largest < 0 || strlen(e[i].val) + strlen(e[i].key) > strlen(e[largest].val) + strlen(e[largest].key)) {
+                largest = i;
+            }
+        }
+        if (largest < 0) {
+            break;
+        }
+        key = apr_pstrdup(p, e[largest].key);
+        skipped = skipped ? apr_pstrcat(p, skipped, ",", key, NULL) : key;
+        apr_table_unset(id->claims, key);
+    }
     *dropped = skipped;
     *out = id;
     return APR_SUCCESS;

@@ -10,7 +10,11 @@
 
 #define MSOAUTH_PERSONAL_TENANT "9188040d-6c67-4c5b-b112-36a304b66dad"
 /* A single claim value longer than this is left out of the session (cookie size). */
-#define MSOAUTH_CLAIM_VALUE_MAX 2048
+#define MSOAUTH_CLAIM_VALUE_MAX 1024
+/* The whole serialized identity stays under this, so that the session cookie stays under the
+ * browsers' 4 KB even after sealing, mod_session's encoding and mod_session_crypto (about 1.8x).
+ * The largest claims are left out first. */
+#define MSOAUTH_PAYLOAD_MAX 2000
 
 typedef struct {
     apr_int64_t login_time; /* seconds since the epoch */

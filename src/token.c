@@ -56,8 +56,9 @@ static apr_int64_t parse_expires_in(const json_t *v)
         return json_integer_value(v);
     }
     if (json_is_string(v)) {
-        n = apr_strtoi64(json_string_value(v), &end, 10);
-        return *end == '\0' && n >= 0 ? n : -1;
+        const char *text = json_string_value(v);
+        n = apr_strtoi64(text, &end, 10);
+        return *text && *end == '\0' && n >= 0 ? n : -1;
     }
     return -1;
 }

@@ -13,6 +13,9 @@ environment as JSON):
   /byemail    MSOAuthRemoteUserClaim email
   /consumers  MSOAuthTenant consumers
   /scope      MSOAuthScope "User.Read profile" (openid must still be asked for)
+  /tenantguid, /tenantdomain  MSOAuthTenant <work tenant GUID> / contoso.example (a discovery issuer without
+              the {tenantid} template)
+  /absredirect  MSOAuthRedirectURI as an absolute URL
   /maxage     MSOAuthSessionMaxAge 2
   /statetime  MSOAuthStateTimeout 1
   /dead       MSOAuthAuthority on a port nobody listens on
@@ -24,6 +27,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import ssl
 import time
 import urllib.parse
@@ -36,13 +40,13 @@ import mockms
 CLIENT_A, CLIENT_B = mockms.CLIENT_A, mockms.CLIENT_B
 USERS = mockms.USERS
 PERSONAL_TID, WORK_TID, WORK2_TID = mockms.PERSONAL_TID, mockms.WORK_TID, mockms.WORK2_TID
-SESSION_PASSPHRASE = "another-secret"
-CRYPTO_PASSPHRASE = "msoauth-test-passphrase-3c1b0f2e9d8a7f6e5d4c3b2a19081726"
+SESSION_PASSPHRASE = "Qm4-session-crypto-pass-77e1c0"
+CRYPTO_PASSPHRASE = "Pz7-test-passphrase-3c1b0f2e9d8a7f6e5d4c3b2a19081726"
 
 # Locations with an authority (a mock port) of their own, so their discovery/JWKS caches are cold when the one
 # test that uses each starts.
 COLD = ["first_fetch", "discovery_500", "discovery_close", "discovery_slow", "discovery_nonjson",
-        "discovery_oversize", "jwks_500", "jwks_slow", "key_issuer"]
+        "discovery_oversize", "jwks_500", "jwks_slow", "key_issuer", "concurrent"]
 
 STATE_COOKIE = re.compile(r"^msoauth_state_(.+)$")
 B64URL43 = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -113,6 +117,10 @@ def build_config(workdir, pki_, mock, module, port, port_root, dead_port, secret
         "/byemail": location("byemail", MSOAuthRemoteUserClaim="email"),
         "/consumers": location("consumers", MSOAuthTenant="consumers"),
         "/scope": location("scope", MSOAuthScope='"User.Read profile"'),
+        "/tenantguid": location("tenantguid", MSOAuthTenant=WORK_TID),
+        "/tenantdomain": location("tenantdomain", MSOAuthTenant="contoso.example"),
+        "/absredirect": location("absredirect",
+                                 MSOAuthRedirectURI="https://127.0.0.1:%d/absredirect/oauth2/callback" % port),
         "/maxage": location("maxage", MSOAuthSessionMaxAge="2"),
         "/statetime": location("statetime", MSOAuthStateTimeout="1"),
         "/dead": location("dead", MSOAuthAuthority="https://127.0.0.1:%d" % dead_port, MSOAuthHTTPTimeout="1 2"),
@@ -129,7 +137,7 @@ def build_config(workdir, pki_, mock, module, port, port_root, dead_port, secret
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server():
     module = harness.module_path()
     if not os.path.exists(module):
         pytest.fail("the module under test is not built: %s (run make, or set MSOAUTH_MODULE)" % module)
@@ -156,7 +164,6 @@ def server(tmp_path_factory):
         if os.environ.get("MSOAUTH_KEEP_WORKDIR"):
             print("\nintegration workdir kept: %s" % workdir)
         else:
-            import shutil
             shutil.rmtree(workdir, ignore_errors=True)
 
 

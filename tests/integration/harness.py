@@ -23,7 +23,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-import mockms  # noqa: E402  (the users, clients and tenant ids the tests compare against)
 import pki  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
@@ -109,27 +108,29 @@ class PKI:
 # ---------------------------------------------------------------------------------------------- mock
 
 class MockMS:
-    """mockms.py in a subprocess, listening on one or more ports (each a separate authority for the module)."""
+    """mockms.py in a subprocess, listening on one or more ports (each a separate authority for the module).
+    pki_=None: plain http (the demo)."""
 
-    def __init__(self, pki_, ports=1, host="127.0.0.1", log_path=None, verbose=False):
+    def __init__(self, pki_, ports=1, host="127.0.0.1", log_path=None, verbose=False, fixed_port=0):
         self.pki = pki_
+        self.fixed_port = fixed_port
         self.nports = ports
         self.host = host
         self.log_path = log_path
         self.verbose = verbose
         self.proc = None
         self.bases = []
-        self.http = http_session(pki_.ca)
+        self.http = http_session(pki_.ca if pki_ else None)
 
     @property
     def base(self):
         return self.bases[0]
 
     def start(self, timeout=20.0):
-        cmd = [PYTHON, os.path.join(HERE, "mockms.py"), "--host", self.host,
-               "--cert", self.pki.cert, "--key", self.pki.key]
-        for _ in range(self.nports):
-            cmd += ["--port", "0"]
+        cmd = [PYTHON, os.path.join(HERE, "mockms.py"), "--host", self.host]
+        cmd += ["--cert", self.pki.cert, "--key", self.pki.key] if self.pki else ["--http"]
+        for i in range(self.nports):
+            cmd += ["--port", str(self.fixed_port if i == 0 else 0)]
         if self.verbose:
             cmd.append("--verbose")
         self._log = open(self.log_path, "ab") if self.log_path else None

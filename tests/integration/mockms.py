@@ -1,6 +1,8 @@
 """A mock of the Microsoft identity platform (v2.0 endpoints) and of Microsoft Graph /me, for tests and the demo.
 
     /usr/bin/python3 mockms.py --port P --cert server.pem --key server.key [--host 127.0.0.1] [--port P2 ...]
+    /usr/bin/python3 mockms.py --port P --http      (plain http: for `make demo`, so that a browser shows the
+                                                     sign-in page without a certificate warning)
 
 Serves HTTPS, prints "ready https://HOST:PORT ..." when listening (--port 0 picks a free port). Several --port
 options serve the same users, keys and config on several ports: each port is a separate "authority" for the
@@ -530,9 +532,10 @@ class Handler(BaseHTTPRequestHandler):
             spec = forced if isinstance(forced, dict) else {"error": forced if isinstance(forced, str) else
                                                             "invalid_grant"}
             code = (spec.get("error_codes") or [70008])[0]
-            desc = spec.get("error_description_text", "The provided authorization code or refresh token has "
-                                                      "expired due to inactivity. Send a new interactive "
-                                                      "authorization request for this user and resource.")
+            desc = spec.get("error_description_text",
+                            "The provided authorization code or refresh token has expired due to inactivity. Send "
+                            "a new interactive authorization request for this user and resource." if code == 70008
+                            else "Mock error %d." % code)
             extra = {k: v for k, v in spec.items() if k not in ("status", "error_description_text")}
             return self.ms_error(int(spec.get("status", 400)), spec.get("error", "invalid_grant"), code, desc, extra)
 
@@ -664,12 +667,14 @@ class MockServer(ThreadingHTTPServer):
 
 
 def make_server(host, port, cert, key, verbose=False):
+    """A mock on host:port: HTTPS with cert/key, or plain http when cert is None."""
     server = MockServer((host, port), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    # Handshake in the handler thread, not in accept(): a stalled client must not block the others.
-    server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    server.base = "https://%s:%d" % (host, server.server_address[1])
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        # Handshake in the handler thread, not in accept(): a stalled client must not block the others.
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    server.base = "%s://%s:%d" % ("https" if cert else "http", host, server.server_address[1])
     server.verbose = verbose
     return server
 
@@ -678,11 +683,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, action="append")
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--http", action="store_true", help="plain http instead of HTTPS (no --cert/--key)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
-    servers = [make_server(args.host, port, args.cert, args.key, args.verbose) for port in args.port or [0]]
+    if not args.http and not (args.cert and args.key):
+        ap.error("--cert and --key are required (or --http)")
+    cert, key = (None, None) if args.http else (args.cert, args.key)
+    servers = [make_server(args.host, port, cert, key, args.verbose) for port in args.port or [0]]
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print("ready %s" % " ".join(s.base for s in servers), flush=True)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import (PERSONAL_TID, USERS, WORK2_TID, WORK_TID, assert_error_page, jwt_parts, login, query_of,
+from conftest import (PERSONAL_TID, USERS, WORK_TID, assert_error_page, jwt_parts, login, query_of,
                       sign_in, start_login)
 
 WORK_OID = USERS["work"]["claims"]["oid"]
@@ -208,3 +208,16 @@ def test_spoofed_identity_headers_do_not_reach_the_application(server, browser):
 def test_authorize_url_of_a_consumers_location_names_the_tenant(server, browser):
     q = query_of(start_login(browser, server.url("/consumers/q")).headers["Location"])
     assert q["redirect_uri"] == server.url("/consumers/oauth2/callback")
+
+
+@pytest.mark.parametrize("loc,segment", [("/tenantguid", WORK_TID), ("/tenantdomain", "contoso.example")])
+def test_single_tenant_location(server, browser, loc, segment):
+    r = start_login(browser, server.url(loc + "/x"))
+    assert "/%s/oauth2/v2.0/authorize?" % segment in r.headers["Location"]
+    env = sign_in(browser, server, loc + "/x", user="work")
+    assert env["MSOAUTH_TENANT_ID"] == WORK_TID
+
+
+def test_single_tenant_location_refuses_another_tenant(server, browser):
+    # Microsoft refuses a user of another tenant (AADSTS50020) and comes back with error=.
+    assert_error_page(login(browser, server.url("/tenantguid/y"), user="work2"), 401)

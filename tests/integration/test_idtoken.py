@@ -49,7 +49,9 @@ def iss(server, tid):
     ("iss-template", {"id_token_claims": {"iss": "ISS:{tenantid}"}}, "iss"),
     ("no-iss", {"id_token_claims": {"iss": None}}, "iss"),
     ("expired", {"id_token_claims": {"exp": "NOW-300", "iat": "NOW-4000", "nbf": "NOW-4000"}}, "exp"),
+    ("expired-beyond-skew", {"id_token_claims": {"exp": "NOW-150", "iat": "NOW-4000", "nbf": "NOW-4000"}}, "exp"),
     ("no-exp", {"id_token_claims": {"exp": None}}, "exp"),
+    ("nbf-beyond-skew", {"id_token_claims": {"nbf": "NOW+150"}}, "nbf"),
     ("nbf-future", {"id_token_claims": {"nbf": "NOW+300"}}, "nbf"),
     ("iat-future", {"id_token_claims": {"iat": "NOW+300", "nbf": "NOW"}}, "iat"),
 ])

@@ -3,8 +3,9 @@ exchange, the return to the original URL, and a session that needs no further ca
 import base64
 import hashlib
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
-from conftest import (B64URL43, CLIENT_A, STATE_COOKIE, authorize, cgi_env, login, query_of, resolve, set_cookies,
+from conftest import (B64URL43, CLIENT_A, COLD, STATE_COOKIE, authorize, cgi_env, login, query_of, resolve, set_cookies,
                       sign_in, start_login, state_cookies)
 import harness
 import mockms
@@ -172,4 +173,33 @@ def test_openid_is_always_requested(server, browser):
     q = query_of(start_login(browser, server.url("/scope/x")).headers["Location"])
     assert set(q["scope"].split(" ")) == {"openid", "User.Read", "profile"}
     env = sign_in(browser, server, "/scope/x", user="personal")
+    assert env["MSOAUTH_ACCOUNT_TYPE"] == "personal"
+
+
+def _sign_in_alone(server, path, user, authority):
+    b = harness.http_session(server.pki.ca)
+    try:
+        env = sign_in(b, server, path, user=user, authority=authority)
+        return env["REMOTE_USER"], env["REQUEST_URI"]
+    finally:
+        b.close()
+
+
+def test_concurrent_sign_ins(server, mock):
+    """Many browsers at once, on a cold authority (discovery and JWKS caches filled while requests race)."""
+    users = ["personal", "work", "work2", "upnonly"] * 4
+    base, authority = "/cold/concurrent", mock.bases[1 + COLD.index("concurrent")]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda iu: _sign_in_alone(server, "%s/u%d?n=%d" % (base, iu[0], iu[0]), iu[1],
+                                                           authority), enumerate(users)))
+    for i, (user, (remote_user, uri)) in enumerate(zip(users, results)):
+        assert remote_user == mockms.USERS[user]["claims"]["oid"]
+        assert uri == "%s/u%d?n=%d" % (base, i, i)
+    assert mock.stats()["token"] == len(users)
+
+
+def test_absolute_redirect_uri(server, browser):
+    q = query_of(start_login(browser, server.url("/absredirect/a?b=c")).headers["Location"])
+    assert q["redirect_uri"] == server.url("/absredirect/oauth2/callback")
+    env = sign_in(browser, server, "/absredirect/a?b=c", user="personal")
     assert env["MSOAUTH_ACCOUNT_TYPE"] == "personal"

@@ -77,13 +77,19 @@ def test_return_url_never_leaves_the_site(server, browser, target):
     for k, v in parse_set_cookie(headers).items():
         browser.cookies.set(k, v, domain="127.0.0.1", path="/")
     cb = authorize(browser, loc, user="work")
-    p = urllib.parse.urlsplit(cb)
-    # A callback URL built from an absolute-form request line names the wrong host: deliver it to us anyway.
-    r = browser.get(base + p.path + "?" + p.query, allow_redirects=False)
-    if r.status_code != 302:
-        assert r.status_code in (400, 401), "%d: %s" % (r.status_code, r.text[:300])
+    if urllib.parse.urlsplit(cb).netloc == urllib.parse.urlsplit(base).netloc:
+        r = browser.get(cb, allow_redirects=False)
+        status, location, text = r.status_code, r.headers.get("Location"), r.text
+    else:
+        # An absolute-form request line made the module build its redirect_uri on the named host: deliver the
+        # callback to us the same way, so that the code exchange matches.
+        status, headers, body = raw_get(server, cb, base=base,
+                                        cookies={c.name: c.value for c in browser.cookies})
+        location, text = dict((k.lower(), v) for k, v in headers).get("location"), body.decode("utf-8", "replace")
+    if status != 302:
+        assert status in (400, 401), "%d: %s" % (status, text[:300])
         return
-    assert_on_site(r.headers["Location"], base)
+    assert_on_site(location, base)
 
 
 def test_normal_return_url_on_the_root_host(server, browser):

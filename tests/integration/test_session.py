@@ -132,3 +132,12 @@ def test_sign_in_starts_a_new_session(server, browser):
     sign_in(browser, server, "/nocrypto/fixation")
     value = cookie(browser, "nocrypto_session").value
     assert "planted" not in value and "by-attacker" not in value, value
+
+
+def test_session_cookie_stays_small(server, browser):
+    """No tokens in the session: the cookie of a typical user stays well under the 4 KB browsers keep."""
+    sign_in(browser, server, "/app/size")
+    sign_in(browser, server, "/nocrypto/size")
+    for name in ("app_session", "nocrypto_session"):
+        size = len(name) + 1 + len(cookie(browser, name).value)
+        assert size < 4000, "%s is %d bytes" % (name, size)

@@ -31,14 +31,14 @@ static int unit_group_teardown(void **state)
     return 0;
 }
 
-static int unit_test_teardown(void **state)
+static int unit_clear_pool(void **state)
 {
     (void)state;
     apr_pool_clear(unit_pool);
     return 0;
 }
 
-#define UNIT_TEST(f) cmocka_unit_test_teardown(f, unit_test_teardown)
+#define UNIT_TEST(f) cmocka_unit_test_teardown(f, unit_clear_pool)
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* Table tests check every row, print each mismatch, then fail once: one run shows them all. */
@@ -52,7 +52,7 @@ static int unit_test_teardown(void **state)
     } while (0)
 
 /* A printable form of s for messages: controls and non-ASCII as \xNN. */
-static const char *unit_show(const char *s)
+static inline const char *unit_show(const char *s)
 {
     static char buf[4][512];
     static int which;
@@ -78,7 +78,7 @@ static const char *unit_show(const char *s)
     return out;
 }
 
-static int unit_streq(const char *a, const char *b)
+static inline int unit_streq(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a && b && !strcmp(a, b));
 }

@@ -19,6 +19,8 @@
 #include "src/secret.h"
 #include "src/http.h"
 #include "src/provider.h"
+#include "src/outbound.h"
+#include "src/groups.h"
 
 static void *create_dir_config(apr_pool_t *p, char *dir)
 {
@@ -29,6 +31,11 @@ static void *create_dir_config(apr_pool_t *p, char *dir)
     c->state_timeout = MSOAUTH_UNSET;
     c->connect_timeout = MSOAUTH_UNSET;
     c->total_timeout = MSOAUTH_UNSET;
+    c->pass_claims_as = MSOAUTH_UNSET;
+    c->header_encoding = MSOAUTH_UNSET;
+    c->easy_auth = MSOAUTH_UNSET;
+    c->strip_cookies = MSOAUTH_UNSET;
+    c->unauth_action = MSOAUTH_UNSET;
     return c;
 }
 
@@ -56,6 +63,11 @@ static void *merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(connect_timeout);
     MERGE_INT(total_timeout);
     MERGE_PTR(ca_file);
+    MERGE_INT(pass_claims_as);
+    MERGE_INT(header_encoding);
+    MERGE_INT(easy_auth);
+    MERGE_INT(strip_cookies);
+    MERGE_INT(unauth_action);
     return m;
 }
 
@@ -327,6 +339,64 @@ static const char *set_ca_file(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
+/* word -> value, from a NULL-terminated table; the error lists the choices */
+typedef struct {
+    const char *word;
+    int value;
+} choice_t;
+
+static const char *choose(cmd_parms *cmd, const char *arg, const choice_t *choices, int *out)
+{
+    const choice_t *ch;
+    const char *all = NULL;
+
+    for (ch = choices; ch->word; ch++) {
+        if (!strcasecmp(arg, ch->word)) {
+            *out = ch->value;
+            return NULL;
+        }
+        all = all ? apr_pstrcat(cmd->temp_pool, all, "|", ch->word, NULL) : ch->word;
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' is not one of %s", cmd->cmd->name, arg, all);
+}
+
+static const char *set_pass_claims_as(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    static const choice_t choices[] = {{"environment", MSOAUTH_PASS_ENV}, {"headers", MSOAUTH_PASS_HEADERS},
+                                       {"both", MSOAUTH_PASS_ENV | MSOAUTH_PASS_HEADERS}, {"none", 0},
+                                       {NULL, 0}};
+    return choose(cmd, arg, choices, &((msoauth_dir_cfg_t *)cfg)->pass_claims_as);
+}
+
+static const char *set_header_encoding(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    static const choice_t choices[] = {{"none", MSOAUTH_ENC_NONE}, {"base64url", MSOAUTH_ENC_BASE64URL},
+                                       {"latin1", MSOAUTH_ENC_LATIN1}, {NULL, 0}};
+    return choose(cmd, arg, choices, &((msoauth_dir_cfg_t *)cfg)->header_encoding);
+}
+
+static const char *set_unauth_action(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    static const choice_t choices[] = {{"auth", MSOAUTH_UNAUTH_AUTH}, {"pass", MSOAUTH_UNAUTH_PASS},
+                                       {"401", MSOAUTH_UNAUTH_401}, {"403", MSOAUTH_UNAUTH_403},
+                                       {NULL, 0}};
+    return choose(cmd, arg, choices, &((msoauth_dir_cfg_t *)cfg)->unauth_action);
+}
+
+static const char *set_easy_auth(cmd_parms *cmd, void *cfg, int on)
+{
+    (void)cmd;
+    ((msoauth_dir_cfg_t *)cfg)->easy_auth = on;
+    return NULL;
+}
+
+static const char *set_strip_cookies(cmd_parms *cmd, void *cfg, int on)
+{
+    (void)cmd;
+    ((msoauth_dir_cfg_t *)cfg)->strip_cookies = on;
+    return NULL;
+}
+
 #define CONF (RSRC_CONF | ACCESS_CONF)
 
 static const command_rec msoauth_cmds[] = {
@@ -358,9 +428,29 @@ static const command_rec msoauth_cmds[] = {
                    "Outgoing HTTP timeouts in seconds: connect [total] (default 5 15)"),
     AP_INIT_TAKE1("MSOAuthCAFile", set_ca_file, NULL, CONF,
                   "CA bundle for outgoing TLS (default: the system's)"),
+    AP_INIT_TAKE1("MSOAuthPassClaimsAs", set_pass_claims_as, NULL, CONF,
+                  "environment|headers|both|none: where the identity goes (default both)"),
+    AP_INIT_TAKE1("MSOAuthHeaderEncoding", set_header_encoding, NULL, CONF,
+                  "none|base64url|latin1: how identity header values are encoded (default none)"),
+    AP_INIT_FLAG("MSOAuthEasyAuthHeaders", set_easy_auth, NULL, CONF,
+                 "Also send Azure App Service's X-MS-CLIENT-PRINCIPAL headers (default Off)"),
+    AP_INIT_FLAG("MSOAuthStripCookies", set_strip_cookies, NULL, CONF,
+                 "Remove the module's cookies from the Cookie header the application sees (default On)"),
+    AP_INIT_TAKE1("MSOAuthUnauthAction", set_unauth_action, NULL, CONF,
+                  "auth|pass|401|403: what a request without a session gets (default auth)"),
     {NULL}};
 
 /* ---- hooks ---- */
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    /* Require msoauth-group lines refill it while this configuration is read */
+    msoauth_groups_wanted_reset();
+    return OK;
+}
 
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -397,8 +487,12 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 
 static void register_hooks(apr_pool_t *p)
 {
-    (void)p;
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* forged identity headers go before any other module sees them */
+    ap_hook_header_parser(msoauth_inbound_scrub, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_fixups(msoauth_inbound_strip_cookies, NULL, NULL, APR_HOOK_LAST);
+    msoauth_authz_register(p);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(msoauth_authn_check, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);

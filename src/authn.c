@@ -6,6 +6,7 @@
 #include <http_core.h>
 
 #include "msoauth.h"
+#include "outbound.h"
 
 /* The directive missing for this request, if any (also caught by configtest where visible). */
 static const char *missing_directive(const msoauth_dir_cfg_t *c)
@@ -17,16 +18,50 @@ static const char *missing_directive(const msoauth_dir_cfg_t *c)
     return NULL;
 }
 
+/* No valid session: what MSOAuthUnauthAction and the kind of request call for. */
+static int unauthenticated(request_rec *r, const msoauth_dir_cfg_t *c)
+{
+    int action = msoauth_cfg_unauth_action(c);
+
+    if (action == MSOAUTH_UNAUTH_PASS) {
+        /* anonymous, but through: "Require valid-user" accepts the empty user */
+        r->user = "";
+        r->ap_auth_type = MSOAUTH_AUTH_TYPE;
+        return OK;
+    }
+    if (action == MSOAUTH_UNAUTH_403) {
+        return msoauth_page_send(r, HTTP_FORBIDDEN, "Access denied",
+                                 "This page is only available to signed-in users.", NULL, NULL);
+    }
+    /* A subrequest, an XHR/fetch call or a 401 policy gets 401 and no pending-login cookie:
+     * a page full of API calls must not pile up cookies or redirect into CORS errors. */
+    if (action == MSOAUTH_UNAUTH_401 || r->main
+        || !msoauth_is_navigation(apr_table_get(r->headers_in, "X-Requested-With"),
+                                  apr_table_get(r->headers_in, "Sec-Fetch-Mode"),
+                                  apr_table_get(r->headers_in, "Accept"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "not signed in: 401 for %s", r->uri);
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", MSOAUTH_AUTH_TYPE);
+        if (r->main) {
+            return HTTP_UNAUTHORIZED;
+        }
+        return msoauth_page_send(r, HTTP_UNAUTHORIZED, "Sign-in required",
+                                 "Please sign in to use this page.", NULL, NULL);
+    }
+    return msoauth_login_start(r, c);
+}
+
 int msoauth_authn_check(request_rec *r)
 {
-    const char *type = ap_auth_type(r), *missing;
+    const char *missing;
     const msoauth_dir_cfg_t *c;
     msoauth_identity_t *id = NULL;
     int rc;
 
-    if (!type || strcasecmp(type, MSOAUTH_AUTH_TYPE)) {
+    if (!msoauth_is_active(r)) {
         return DECLINED;
     }
+    /* header_parser did this for main requests; subrequests can come from elsewhere */
+    msoauth_inbound_scrub(r);
     c = ap_get_module_config(r->per_dir_config, &auth_msoauth_module);
     if ((missing = missing_directive(c)) != NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "AuthType msoauth is used for %s but %s is not set",
@@ -46,13 +81,9 @@ int msoauth_authn_check(request_rec *r)
         return rc;
     }
     if (id) {
-        msoauth_exports_set(r, id);
+        msoauth_exports_set(r, c, id);
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session of %s accepted", id->remote_user);
         return OK;
     }
-    /* A subrequest never starts a sign-in (no cookies or redirects from lookups). */
-    if (r->main) {
-        return HTTP_UNAUTHORIZED;
-    }
-    return msoauth_login_start(r, c);
+    return unauthenticated(r, c);
 }

@@ -19,6 +19,7 @@
 #include "provider.h"
 #include "idtoken.h"
 #include "json.h"
+#include "groups.h"
 
 #define GRAPH_PROFILE_MAX (256 * 1024)
 
@@ -227,6 +228,35 @@ static json_t *graph_profile(request_rec *r, const msoauth_dir_cfg_t *c, const m
     return me;
 }
 
+/* The groups some Require msoauth-group asks about: from the token, or from Graph when the
+ * token says there were too many to include (overage). */
+static apr_array_header_t *resolve_groups(request_rec *r, const msoauth_dir_cfg_t *c,
+                                          const msoauth_http_req_t *hd, const json_t *claims,
+                                          const char *access_token)
+{
+    apr_array_header_t *groups;
+    const char *err = NULL;
+
+    if (!msoauth_groups_overage(claims)) {
+        return msoauth_groups_from_claims(r->pool, claims);
+    }
+    if (!*msoauth_cfg_graph_url(c) || !access_token || !*access_token) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "groups overage for this user but no Microsoft Graph access: group rules will not match");
+        return apr_array_make(r->pool, 1, sizeof(const char *));
+    }
+    if (msoauth_groups_from_graph(r->pool, hd, msoauth_cfg_graph_url(c), access_token, &groups, &err)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "groups overage: could not read the groups from Microsoft Graph (%s); group rules will not match",
+                      err);
+        return apr_array_make(r->pool, 1, sizeof(const char *));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "groups overage: %d relevant groups read from Microsoft Graph",
+                  groups->nelts);
+    return groups;
+}
+
 int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
 {
     apr_table_t *args = NULL;
@@ -240,6 +270,9 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
 
     if (msoauth_query_parse(r->pool, r->args, &args, &why) != APR_SUCCESS) {
         return bad_request(r, why);
+    }
+    if (apr_table_get(args, "logout")) {
+        return msoauth_logout_handle(r, c, apr_table_get(args, "logout"));
     }
     state = apr_table_get(args, "state");
     code = apr_table_get(args, "code");
@@ -274,6 +307,9 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     if (msoauth_identity_build(r->pool, claims, me, msoauth_cfg_remote_user_claim(c),
                                apr_time_sec(apr_time_now()), &id, &dropped, &why) != APR_SUCCESS) {
         return rejected(r, why, rec);
+    }
+    if (msoauth_groups_any_wanted()) {
+        id->groups = resolve_groups(r, c, &hd, claims, tok.access_token);
     }
     if (dropped) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,

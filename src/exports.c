@@ -1,35 +1,89 @@
-/* The identity, handed to the application: REMOTE_USER, AUTH_TYPE and MSOAUTH_* variables. */
+/* The identity, handed to the application: REMOTE_USER and AUTH_TYPE always; MSOAUTH_*
+ * variables (CGI, PHP) and X-MSOAuth-* request headers (proxied backends) as configured; the
+ * App Service client-principal headers on request. */
 #include <apr_strings.h>
+#include <http_request.h>
 
 #include "msoauth.h"
+#include "outbound.h"
+#include "easyauth.h"
 
 typedef struct {
     request_rec *r;
-} claim_ctx_t;
+    int env;
+    int headers;
+    msoauth_header_enc_t enc;
+} export_ctx_t;
+
+static void put(export_ctx_t *x, const char *env_name, const char *header_name, const char *value)
+{
+    if (x->env) {
+        apr_table_setn(x->r->subprocess_env, env_name, value);
+    }
+    if (x->headers) {
+        apr_table_setn(x->r->headers_in, header_name, msoauth_header_encode(x->r->pool, value, x->enc));
+    }
+}
 
 static int export_claim(void *data, const char *name, const char *value)
 {
-    request_rec *r = ((claim_ctx_t *)data)->r;
-    apr_table_setn(r->subprocess_env,
-                   apr_pstrcat(r->pool, "MSOAUTH_CLAIM_", msoauth_claim_env_name(r->pool, name), NULL),
-                   value);
+    export_ctx_t *x = data;
+    apr_pool_t *p = x->r->pool;
+
+    put(x, apr_pstrcat(p, "MSOAUTH_CLAIM_", msoauth_claim_env_name(p, name), NULL),
+        msoauth_claim_header_name(p, name), value);
     return 1;
 }
 
-void msoauth_exports_set(request_rec *r, const msoauth_identity_t *id)
+void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id)
 {
-    apr_table_t *e = r->subprocess_env;
-    claim_ctx_t ctx = {r};
+    int pass = msoauth_cfg_pass(c);
+    export_ctx_t x = {r, pass & MSOAUTH_PASS_ENV, pass & MSOAUTH_PASS_HEADERS,
+                      (msoauth_header_enc_t)msoauth_cfg_header_encoding(c)};
 
     r->user = (char *)id->remote_user;
     r->ap_auth_type = MSOAUTH_AUTH_TYPE;
-    apr_table_setn(e, "MSOAUTH_USER_ID", id->user_id);
-    apr_table_setn(e, "MSOAUTH_USERNAME", id->username);
-    apr_table_setn(e, "MSOAUTH_EMAIL", id->email);
-    apr_table_setn(e, "MSOAUTH_FULL_NAME", id->full_name);
-    apr_table_setn(e, "MSOAUTH_FIRST_NAME", id->first_name);
-    apr_table_setn(e, "MSOAUTH_LAST_NAME", id->last_name);
-    apr_table_setn(e, "MSOAUTH_TENANT_ID", id->tenant_id);
-    apr_table_setn(e, "MSOAUTH_ACCOUNT_TYPE", msoauth_identity_account_type(id));
-    apr_table_do(export_claim, &ctx, id->claims, NULL);
+    msoauth_request_identity_set(r, id);
+    if (x.env || x.headers) {
+        put(&x, "MSOAUTH_USER_ID", "X-MSOAuth-User-Id", id->user_id);
+        put(&x, "MSOAUTH_USERNAME", "X-MSOAuth-Username", id->username);
+        put(&x, "MSOAUTH_EMAIL", "X-MSOAuth-Email", id->email);
+        put(&x, "MSOAUTH_FULL_NAME", "X-MSOAuth-Full-Name", id->full_name);
+        put(&x, "MSOAUTH_FIRST_NAME", "X-MSOAuth-First-Name", id->first_name);
+        put(&x, "MSOAUTH_LAST_NAME", "X-MSOAuth-Last-Name", id->last_name);
+        put(&x, "MSOAUTH_TENANT_ID", "X-MSOAuth-Tenant-Id", id->tenant_id);
+        put(&x, "MSOAUTH_ACCOUNT_TYPE", "X-MSOAuth-Account-Type", msoauth_identity_account_type(id));
+        apr_table_do(export_claim, &x, id->claims, NULL);
+    }
+    if (msoauth_cfg_easy_auth(c)) {
+        const char *principal = msoauth_easyauth_principal(r->pool, id);
+        const char *oid = apr_table_get(id->claims, "oid");
+        const char *upn = apr_table_get(id->claims, "preferred_username");
+        if (principal) {
+            apr_table_setn(r->headers_in, "X-MS-CLIENT-PRINCIPAL", principal);
+        }
+        apr_table_setn(r->headers_in, "X-MS-CLIENT-PRINCIPAL-ID", oid ? oid : id->user_id);
+        if (upn) {
+            apr_table_setn(r->headers_in, "X-MS-CLIENT-PRINCIPAL-NAME",
+                           msoauth_header_encode(r->pool, upn, MSOAUTH_ENC_NONE));
+        }
+        apr_table_setn(r->headers_in, "X-MS-CLIENT-PRINCIPAL-IDP", "aad");
+    }
+}
+
+void msoauth_request_identity_set(request_rec *r, const msoauth_identity_t *id)
+{
+    ap_set_module_config(r->request_config, &auth_msoauth_module, (void *)id);
+}
+
+const msoauth_identity_t *msoauth_request_identity(request_rec *r)
+{
+    /* a subrequest belongs to the same user as its main request */
+    for (; r; r = r->main) {
+        const msoauth_identity_t *id = ap_get_module_config(r->request_config, &auth_msoauth_module);
+        if (id) {
+            return id;
+        }
+    }
+    return NULL;
 }

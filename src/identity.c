@@ -140,13 +140,25 @@ apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const j
     id->email = msoauth_value_clean(p, email);
 
     id->claims = apr_table_make(p, 24);
+    id->claim_lists = apr_table_make(p, 8);
+    id->groups = apr_array_make(p, 4, sizeof(const char *));
     json_object_foreach((json_t *)claims, key, value) {
-        const char *text = msoauth_json_flatten(p, value);
+        const char *text = msoauth_json_flatten(p, value), *name = msoauth_value_clean(p, key);
         if (strlen(text) > MSOAUTH_CLAIM_VALUE_MAX) {
             skipped = skipped ? apr_pstrcat(p, skipped, ",", key, NULL) : key;
             continue;
         }
-        apr_table_setn(id->claims, msoauth_value_clean(p, key), msoauth_value_clean(p, text));
+        apr_table_setn(id->claims, name, msoauth_value_clean(p, text));
+        if (json_is_array(value)) {
+            size_t i;
+            const json_t *e;
+            json_array_foreach(value, i, e) {
+                apr_table_addn(id->claim_lists, name,
+                               msoauth_value_clean(p, json_is_object(e) || json_is_array(e)
+                                                          ? msoauth_json_dump(p, e)
+                                                          : msoauth_json_flatten(p, e)));
+            }
+        }
     }
     /* Over budget: leave out the largest claims until the payload fits. The fixed fields are
      * always kept. */
@@ -165,6 +177,7 @@ apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const j
         key = apr_pstrdup(p, e[largest].key);
         skipped = skipped ? apr_pstrcat(p, skipped, ",", key, NULL) : key;
         apr_table_unset(id->claims, key);
+        apr_table_unset(id->claim_lists, key);
     }
     *dropped = skipped;
     *out = id;
@@ -185,15 +198,31 @@ static void put(writer_t *w, const char *key, const char *value)
                     apr_pescape_urlencoded(w->p, value ? value : ""), NULL);
 }
 
+typedef struct {
+    writer_t *w;
+    const apr_table_t *lists;
+} claims_writer_t;
+
+/* Array claims are written element by element ("l."), others whole ("c."). */
 static int put_claim(void *data, const char *key, const char *value)
 {
-    put(data, apr_pstrcat(((writer_t *)data)->p, "c.", key, NULL), value);
+    claims_writer_t *cw = data;
+    if (!apr_table_get(cw->lists, key)) {
+        put(cw->w, apr_pstrcat(cw->w->p, "c.", key, NULL), value);
+    }
+    return 1;
+}
+
+static int put_list_item(void *data, const char *key, const char *value)
+{
+    put(data, apr_pstrcat(((writer_t *)data)->p, "l.", key, NULL), value);
     return 1;
 }
 
 const char *msoauth_identity_serialize(apr_pool_t *p, const msoauth_identity_t *id)
 {
     writer_t w = {apr_array_make(p, 40, sizeof(char *)), p};
+    int i;
 
     put(&w, "v", PAYLOAD_VERSION);
     put(&w, "t", apr_psprintf(p, "%" APR_INT64_T_FMT, id->login_time));
@@ -207,7 +236,14 @@ const char *msoauth_identity_serialize(apr_pool_t *p, const msoauth_identity_t *
     put(&w, "sn", id->last_name);
     put(&w, "tid", id->tenant_id);
     if (id->claims) {
-        apr_table_do(put_claim, &w, id->claims, NULL);
+        claims_writer_t cw = {&w, id->claim_lists ? id->claim_lists : apr_table_make(p, 1)};
+        apr_table_do(put_claim, &cw, id->claims, NULL);
+    }
+    if (id->claim_lists) {
+        apr_table_do(put_list_item, &w, id->claim_lists, NULL);
+    }
+    for (i = 0; id->groups && i < id->groups->nelts; i++) {
+        put(&w, "g", APR_ARRAY_IDX(id->groups, i, const char *));
     }
     return apr_array_pstrcat(p, w.parts, '&');
 }
@@ -222,6 +258,8 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
 
     *out = NULL;
     id->claims = apr_table_make(p, 24);
+    id->claim_lists = apr_table_make(p, 8);
+    id->groups = apr_array_make(p, 4, sizeof(const char *));
     for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last)) {
         char *eq = strchr(pair, '=');
         const char *k, *v;
@@ -239,6 +277,13 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
         /* values were cleaned before sealing; clean again so nothing unexpected is exported */
         v = msoauth_value_clean(p, v);
         if (!strncmp(k, "c.", 2)) apr_table_setn(id->claims, k + 2, v);
+        else if (!strncmp(k, "l.", 2)) {
+            /* rebuild the exported, comma-joined form as the elements come */
+            const char *sofar = apr_table_get(id->claim_lists, k + 2) ? apr_table_get(id->claims, k + 2) : NULL;
+            apr_table_addn(id->claim_lists, k + 2, v);
+            apr_table_setn(id->claims, k + 2, sofar ? apr_pstrcat(p, sofar, ",", v, NULL) : v);
+        }
+        else if (!strcmp(k, "g")) *(const char **)apr_array_push(id->groups) = v;
         else if (!strcmp(k, "v")) version_ok = !strcmp(v, PAYLOAD_VERSION);
         else if (!strcmp(k, "t")) {
             id->login_time = apr_strtoi64(v, &end, 10);
@@ -267,4 +312,45 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
 #undef OR_EMPTY
     *out = id;
     return APR_SUCCESS;
+}
+
+typedef struct {
+    const char *value;
+    int found;
+} finder_t;
+
+static int find_value(void *data, const char *key, const char *value)
+{
+    finder_t *f = data;
+    (void)key;
+    if (!strcmp(value, f->value)) {
+        f->found = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int msoauth_identity_claim_has(const msoauth_identity_t *id, const char *claim, const char *value)
+{
+    finder_t f = {value, 0};
+    const char *whole;
+
+    if (id->claim_lists && apr_table_get(id->claim_lists, claim)) {
+        apr_table_do(find_value, &f, id->claim_lists, claim, NULL);
+        return f.found;
+    }
+    whole = apr_table_get(id->claims, claim);
+    return whole && !strcmp(whole, value);
+}
+
+int msoauth_identity_in_group(const msoauth_identity_t *id, const char *group)
+{
+    int i;
+
+    for (i = 0; id->groups && i < id->groups->nelts; i++) {
+        if (!strcasecmp(APR_ARRAY_IDX(id->groups, i, const char *), group)) {
+            return 1;
+        }
+    }
+    return 0;
 }

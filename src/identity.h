@@ -28,6 +28,8 @@ typedef struct {
     const char *last_name;
     const char *tenant_id;
     apr_table_t *claims;    /* id_token claim name -> flattened, cleaned value */
+    apr_table_t *claim_lists; /* array claims: name -> one entry per element (for Require rules) */
+    apr_array_header_t *groups; /* group ids that some Require msoauth-group names (lower-case) */
 } msoauth_identity_t;
 
 /* claims: the validated id_token payload; graph: the /me object or NULL.
@@ -43,6 +45,12 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
                                     const char **err);
 
 const char *msoauth_identity_account_type(const msoauth_identity_t *id);
+
+/* 1 when the claim equals value, or (array claims) one of its elements does. */
+int msoauth_identity_claim_has(const msoauth_identity_t *id, const char *claim, const char *value);
+
+/* 1 when the user is in the group (case-insensitive GUID). */
+int msoauth_identity_in_group(const msoauth_identity_t *id, const char *group);
 
 /* Every control character (CR, LF, NUL, tab, ...) becomes a space. */
 const char *msoauth_value_clean(apr_pool_t *p, const char *s);

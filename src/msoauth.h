@@ -52,7 +52,43 @@ typedef struct {
     int connect_timeout;
     int total_timeout;
     const char *ca_file;
+    int pass_claims_as;                  /* MSOAUTH_PASS_* bits */
+    int header_encoding;                 /* msoauth_header_enc_t */
+    int easy_auth;                       /* 0/1 */
+    int strip_cookies;                   /* 0/1 */
+    int unauth_action;                   /* MSOAUTH_UNAUTH_* */
 } msoauth_dir_cfg_t;
+
+#define MSOAUTH_PASS_ENV 1
+#define MSOAUTH_PASS_HEADERS 2
+
+typedef enum {
+    MSOAUTH_UNAUTH_AUTH = 0,
+    MSOAUTH_UNAUTH_PASS,
+    MSOAUTH_UNAUTH_401,
+    MSOAUTH_UNAUTH_403
+} msoauth_unauth_t;
+
+static inline int msoauth_cfg_pass(const msoauth_dir_cfg_t *c)
+{
+    return c->pass_claims_as != MSOAUTH_UNSET ? c->pass_claims_as : MSOAUTH_PASS_ENV | MSOAUTH_PASS_HEADERS;
+}
+static inline int msoauth_cfg_header_encoding(const msoauth_dir_cfg_t *c)
+{
+    return c->header_encoding != MSOAUTH_UNSET ? c->header_encoding : 0;
+}
+static inline int msoauth_cfg_easy_auth(const msoauth_dir_cfg_t *c)
+{
+    return c->easy_auth != MSOAUTH_UNSET ? c->easy_auth : 0;
+}
+static inline int msoauth_cfg_strip_cookies(const msoauth_dir_cfg_t *c)
+{
+    return c->strip_cookies != MSOAUTH_UNSET ? c->strip_cookies : 1;
+}
+static inline int msoauth_cfg_unauth_action(const msoauth_dir_cfg_t *c)
+{
+    return c->unauth_action != MSOAUTH_UNSET ? c->unauth_action : MSOAUTH_UNAUTH_AUTH;
+}
 
 static inline const char *msoauth_cfg_tenant(const msoauth_dir_cfg_t *c)
 {
@@ -96,8 +132,23 @@ int msoauth_is_callback(request_rec *r, const msoauth_dir_cfg_t *c);
 int msoauth_session_available(void);
 int msoauth_session_read(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identity_t **id);
 int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
-/* exports.c: identity -> REMOTE_USER and MSOAUTH_* */
-void msoauth_exports_set(request_rec *r, const msoauth_identity_t *id);
+/* exports.c: identity -> REMOTE_USER, MSOAUTH_* variables, X-MSOAuth-* / Easy Auth headers */
+void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
+/* The identity of this request (set by authn, read by the Require providers); NULL if anonymous. */
+void msoauth_request_identity_set(request_rec *r, const msoauth_identity_t *id);
+const msoauth_identity_t *msoauth_request_identity(request_rec *r);
+/* inbound.c: header_parser (scrub forged headers) and fixups (strip our cookies) */
+int msoauth_inbound_scrub(request_rec *r);
+int msoauth_inbound_strip_cookies(request_rec *r);
+/* session.c: the session cookie names of mod_session_cookie for this request (NULL when unset) */
+void msoauth_session_cookie_names(request_rec *r, const char **name, const char **name2);
+int msoauth_session_clear(request_rec *r);
+/* authz.c: the Require providers */
+void msoauth_authz_register(apr_pool_t *p);
+/* logout.c: <redirect uri>?logout=<path> */
+int msoauth_logout_handle(request_rec *r, const msoauth_dir_cfg_t *c, const char *target);
+/* The module is active for r: AuthType msoauth */
+int msoauth_is_active(request_rec *r);
 /* page.c: the short, escaped HTML page; returns DONE. retry may be NULL. */
 int msoauth_page_send(request_rec *r, int status, const char *title, const char *message,
                       const char *detail, const char *retry);

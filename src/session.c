@@ -114,3 +114,46 @@ int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoa
     }
     return OK;
 }
+
+/* The first fields of mod_session_cookie's per-directory config, unchanged across httpd 2.4
+ * releases (later ones append fields). Read-only, to know which cookie is the session. */
+typedef struct {
+    const char *name;
+    int name_set;
+    const char *name_attrs;
+    const char *name2;
+    int name2_set;
+} session_cookie_conf_prefix_t;
+
+void msoauth_session_cookie_names(request_rec *r, const char **name, const char **name2)
+{
+    static module *session_cookie;
+    const session_cookie_conf_prefix_t *conf;
+
+    *name = *name2 = NULL;
+    if (!session_cookie) {
+        session_cookie = ap_find_linked_module("mod_session_cookie.c");
+    }
+    if (!session_cookie
+        || !(conf = ap_get_module_config(r->per_dir_config, session_cookie))) {
+        return;
+    }
+    *name = conf->name_set ? conf->name : NULL;
+    *name2 = conf->name2_set ? conf->name2 : NULL;
+}
+
+int msoauth_session_clear(request_rec *r)
+{
+    session_rec *z;
+    int rc;
+
+    if ((rc = load(r, &z)) != OK) {
+        return rc;
+    }
+    session_set(r, z, MSOAUTH_SESSION_KEY, NULL);
+    if (session_save(r, z) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_session could not save the session");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}

@@ -1,0 +1,93 @@
+/* What comes in from the browser and must not reach the application as it is: forged identity
+ * headers (removed before authentication on every request we handle) and the module's own
+ * cookies (removed from the Cookie header just before the handler). */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_request.h>
+#include <http_core.h>
+
+#include "msoauth.h"
+#include "outbound.h"
+#include "pending.h"
+
+int msoauth_is_active(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    return type && !strcasecmp(type, MSOAUTH_AUTH_TYPE);
+}
+
+static int collect_reserved(void *data, const char *key, const char *value)
+{
+    (void)value;
+    if (msoauth_header_is_reserved(key)) {
+        *(const char **)apr_array_push((apr_array_header_t *)data) = key;
+    }
+    return 1;
+}
+
+int msoauth_inbound_scrub(request_rec *r)
+{
+    apr_array_header_t *forged;
+    int i;
+
+    if (!msoauth_is_active(r)) {
+        return DECLINED;
+    }
+    forged = apr_array_make(r->pool, 2, sizeof(const char *));
+    apr_table_do(collect_reserved, forged, r->headers_in, NULL);
+    for (i = 0; i < forged->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(forged, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed inbound header %s: that namespace is ours",
+                      msoauth_log_trunc(r->pool, name, 64));
+        apr_table_unset(r->headers_in, name);
+    }
+    return DECLINED;
+}
+
+/* Several Cookie headers (HTTP/2 may send them split) read as one list. */
+typedef struct {
+    apr_pool_t *p;
+    const char *all;
+} cookie_join_t;
+
+static int join_cookies(void *data, const char *key, const char *value)
+{
+    cookie_join_t *j = data;
+    (void)key;
+    j->all = j->all ? apr_pstrcat(j->p, j->all, "; ", value, NULL) : value;
+    return 1;
+}
+
+int msoauth_inbound_strip_cookies(request_rec *r)
+{
+    const msoauth_dir_cfg_t *c;
+    const char *names[3] = {NULL, NULL, NULL};
+    const char *cookie, *rest;
+
+    if (!msoauth_is_active(r)) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->per_dir_config, &auth_msoauth_module);
+    if (!msoauth_cfg_strip_cookies(c) || !apr_table_get(r->headers_in, "Cookie")) {
+        return DECLINED;
+    }
+    {
+        cookie_join_t j = {r->pool, NULL};
+        apr_table_do(join_cookies, &j, r->headers_in, "Cookie", NULL);
+        cookie = j.all;
+    }
+    msoauth_session_cookie_names(r, &names[0], &names[1]);
+    if (!names[0]) {
+        names[0] = names[1];
+        names[1] = NULL;
+    }
+    rest = msoauth_cookies_without(r->pool, cookie, names, MSOAUTH_PENDING_COOKIE_PREFIX);
+    if (rest) {
+        apr_table_setn(r->headers_in, "Cookie", rest);
+    }
+    else {
+        apr_table_unset(r->headers_in, "Cookie");
+    }
+    return DECLINED;
+}

@@ -24,10 +24,11 @@ CPPFLAGS += -I$(APXS_INC) $(APR_INC) $(APR_CPP) $(DEP_CFLAGS) -Isrc
 # Pure files: no httpd types, unit-tested without a server.
 PURE_SRC := src/random.c src/seal.c src/url.c src/json.c src/identity.c src/pending.c \
             src/idtoken.c src/token.c src/discovery.c src/http.c src/provider.c src/secret.c \
-            src/outbound.c src/easyauth.c src/groups.c
+            src/outbound.c src/easyauth.c src/groups.c src/tokens.c
 # Adapters: touch request_rec; covered by the integration tests.
 ADAPTER_SRC := src/authn.c src/login.c src/callback.c src/session.c src/exports.c src/page.c \
-               src/checkconf.c src/inbound.c src/authz.c src/logout.c
+               src/checkconf.c src/inbound.c src/authz.c src/logout.c \
+               src/tokenstore.c src/info.c
 GLUE_SRC := mod_auth_msoauth.c
 
 PURE_OBJ    := $(PURE_SRC:%.c=$(BUILD)/%.o)

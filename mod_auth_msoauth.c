@@ -36,6 +36,10 @@ static void *create_dir_config(apr_pool_t *p, char *dir)
     c->easy_auth = MSOAUTH_UNSET;
     c->strip_cookies = MSOAUTH_UNSET;
     c->unauth_action = MSOAUTH_UNSET;
+    c->inactivity_timeout = MSOAUTH_UNSET;
+    c->pass_access_token = MSOAUTH_UNSET;
+    c->logout_microsoft = MSOAUTH_UNSET;
+    c->response_mode = MSOAUTH_UNSET;
     return c;
 }
 
@@ -68,6 +72,10 @@ static void *merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(easy_auth);
     MERGE_INT(strip_cookies);
     MERGE_INT(unauth_action);
+    MERGE_INT(inactivity_timeout);
+    MERGE_INT(pass_access_token);
+    MERGE_INT(logout_microsoft);
+    MERGE_INT(response_mode);
     return m;
 }
 
@@ -214,6 +222,9 @@ static const char *set_scope(cmd_parms *cmd, void *cfg, const char *arg)
         has_openid |= !strcmp(tok, "openid");
     }
     ((msoauth_dir_cfg_t *)cfg)->scope = has_openid ? arg : apr_pstrcat(cmd->pool, "openid ", arg, NULL);
+    if (msoauth_scope_has_offline_access(arg)) {
+        msoauth_tokenstore_wanted();
+    }
     return NULL;
 }
 
@@ -397,6 +408,55 @@ static const char *set_strip_cookies(cmd_parms *cmd, void *cfg, int on)
     return NULL;
 }
 
+static const char *set_inactivity_timeout(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    return seconds(cmd, arg, 60, 31 * 24 * 3600, &((msoauth_dir_cfg_t *)cfg)->inactivity_timeout);
+}
+
+static const char *set_pass_access_token(cmd_parms *cmd, void *cfg, int on)
+{
+    (void)cmd;
+    ((msoauth_dir_cfg_t *)cfg)->pass_access_token = on;
+    if (on) {
+        msoauth_tokenstore_wanted();
+    }
+    return NULL;
+}
+
+static const char *set_logout_microsoft(cmd_parms *cmd, void *cfg, int on)
+{
+    (void)cmd;
+    ((msoauth_dir_cfg_t *)cfg)->logout_microsoft = on;
+    return NULL;
+}
+
+static const char *set_response_mode(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    static const choice_t choices[] = {{"query", MSOAUTH_RESPONSE_QUERY},
+                                       {"form_post", MSOAUTH_RESPONSE_FORM_POST}, {NULL, 0}};
+    msoauth_dir_cfg_t *c = cfg;
+    const char *err = choose(cmd, arg, choices, &c->response_mode);
+
+    if (!err && c->response_mode == MSOAUTH_RESPONSE_FORM_POST && c->redirect_uri
+        && !strncasecmp(c->redirect_uri, "http:", 5)) {
+        startup_warning(cmd, "MSOAuthResponseMode form_post needs an https redirect URI: browsers send "
+                             "the SameSite=None pending-login cookie only over https");
+    }
+    return err;
+}
+
+static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)cfg;
+    if (err) {
+        return err;
+    }
+    msoauth_tokenstore_set_spec(arg);
+    return NULL;
+}
+
 #define CONF (RSRC_CONF | ACCESS_CONF)
 
 static const command_rec msoauth_cmds[] = {
@@ -438,6 +498,16 @@ static const command_rec msoauth_cmds[] = {
                  "Remove the module's cookies from the Cookie header the application sees (default On)"),
     AP_INIT_TAKE1("MSOAuthUnauthAction", set_unauth_action, NULL, CONF,
                   "auth|pass|401|403: what a request without a session gets (default auth)"),
+    AP_INIT_TAKE1("MSOAuthSessionInactivityTimeout", set_inactivity_timeout, NULL, CONF,
+                  "Seconds of inactivity that end a session (default 3600)"),
+    AP_INIT_FLAG("MSOAuthPassAccessToken", set_pass_access_token, NULL, CONF,
+                 "Hand the (refreshed) access token to the application (default Off)"),
+    AP_INIT_FLAG("MSOAuthLogoutMicrosoft", set_logout_microsoft, NULL, CONF,
+                 "Sign-out also ends the Microsoft session (default On)"),
+    AP_INIT_TAKE1("MSOAuthResponseMode", set_response_mode, NULL, CONF,
+                  "query|form_post: how Microsoft returns the code (default query)"),
+    AP_INIT_TAKE1("MSOAuthCache", set_cache, NULL, RSRC_CONF,
+                  "Shared object cache for server-side tokens: provider[:args] (default shmcb)"),
     {NULL}};
 
 /* ---- hooks ---- */
@@ -449,6 +519,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)ptemp;
     /* Require msoauth-group lines refill it while this configuration is read */
     msoauth_groups_wanted_reset();
+    msoauth_tokenstore_reset(pconf);
     return OK;
 }
 
@@ -465,10 +536,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     int i;
 
     (void)plog;
-    (void)ptemp;
     apr_pool_userdata_get((void **)&warnings, WARNINGS_KEY, pconf);
     for (i = 0; warnings && i < warnings->nelts; i++) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s", APR_ARRAY_IDX(warnings, i, const char *));
+    }
+    if (msoauth_tokenstore_post_config(pconf, ptemp, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* curl_global_init is not thread-safe: once, in the parent, before any child thread. */
     if (msoauth_http_global_init() != APR_SUCCESS) {
@@ -480,6 +553,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
+    msoauth_tokenstore_child_init(pchild, s);
     if (msoauth_provider_cache_init(pchild) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "could not create the provider metadata cache");
     }

@@ -50,6 +50,43 @@ static int unauthenticated(request_rec *r, const msoauth_dir_cfg_t *c)
     return msoauth_login_start(r, c);
 }
 
+/* A valid session: keep it alive, hand on the identity (and the access token when asked). */
+static int signed_in(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identity_t *id)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    msoauth_tokens_t *tokens = NULL;
+    const char *err = NULL;
+
+    if (msoauth_cfg_pass_access_token(c)) {
+        if (!*id->token_handle) {
+            err = "the session holds no tokens (signed in before MSOAuthPassAccessToken was set)";
+        }
+        else if (msoauth_tokenstore_current(r, c, id, &tokens, &err) != APR_SUCCESS) {
+            tokens = NULL;
+        }
+        if (!tokens) {
+            /* a lost or revoked token ends the session cleanly: sign in again */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "session of %s ended: %s", id->remote_user, err);
+            msoauth_tokenstore_remove(r, id->token_handle);
+            msoauth_session_clear(r);
+            return unauthenticated(r, c);
+        }
+    }
+    /* Sliding inactivity window, but the cookie is rewritten at most once a minute. */
+    if (now - id->last_seen >= MSOAUTH_TOUCH_INTERVAL && !r->main) {
+        id->last_seen = now;
+        if (msoauth_session_touch(r, c, id) != OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "could not record activity for %s", id->remote_user);
+        }
+    }
+    msoauth_exports_set(r, c, id);
+    if (tokens) {
+        msoauth_exports_token(r, c, tokens);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session of %s accepted", id->remote_user);
+    return OK;
+}
+
 int msoauth_authn_check(request_rec *r)
 {
     const char *missing;
@@ -81,9 +118,7 @@ int msoauth_authn_check(request_rec *r)
         return rc;
     }
     if (id) {
-        msoauth_exports_set(r, c, id);
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "session of %s accepted", id->remote_user);
-        return OK;
+        return signed_in(r, c, id);
     }
     return unauthenticated(r, c);
 }

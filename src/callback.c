@@ -257,6 +257,75 @@ static apr_array_header_t *resolve_groups(request_rec *r, const msoauth_dir_cfg_
     return groups;
 }
 
+#define FORM_POST_MAX 16384
+
+/* response_mode=form_post: the parameters come as an urlencoded body, capped in size. */
+static int read_form(request_rec *r, apr_table_t **args, const char **why)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    char *body = apr_palloc(r->pool, FORM_POST_MAX + 1);
+    apr_size_t len = 0;
+    long n;
+
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)
+        || (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
+        *why = "callback POST is not application/x-www-form-urlencoded";
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+        *why = "callback POST body unreadable";
+        return HTTP_BAD_REQUEST;
+    }
+    if (r->remaining > FORM_POST_MAX) {
+        *why = "callback POST body too large";
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, body + len, FORM_POST_MAX + 1 - len)) > 0) {
+            len += (apr_size_t)n;
+            if (len > FORM_POST_MAX) {
+                *why = "callback POST body too large";
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+        }
+        if (n < 0) {
+            *why = "callback POST body unreadable";
+            return HTTP_BAD_REQUEST;
+        }
+    }
+    body[len] = '\0';
+    if (strlen(body) != len) {
+        *why = "callback POST body holds a NUL byte";
+        return HTTP_BAD_REQUEST;
+    }
+    if (msoauth_query_parse(r->pool, body, args, why) != APR_SUCCESS) {
+        return HTTP_BAD_REQUEST;
+    }
+    return OK;
+}
+
+/* Keep the tokens server-side (never in the cookie); the session holds only the handle. */
+static int keep_tokens(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_token_resp_t *tok,
+                       msoauth_identity_t *id, const msoauth_pending_t *rec)
+{
+    msoauth_tokens_t t;
+    apr_time_t expiry = apr_time_from_sec(id->login_time + msoauth_cfg_session_max_age(c));
+
+    t.access_token = tok->access_token;
+    t.expires_at = id->login_time + (tok->expires_in > 0 ? tok->expires_in : 3600);
+    t.refresh_token = tok->refresh_token ? tok->refresh_token : "";
+    t.refreshing_since = 0;
+    if (!msoauth_tokenstore_available()
+        || msoauth_tokenstore_create(r, c, &t, expiry, &id->token_handle) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "could not keep the tokens of %s in the cache (MSOAuthCache)",
+                      id->remote_user);
+        return msoauth_page_send(r, HTTP_INTERNAL_SERVER_ERROR, "Sign-in failed",
+                                 "The sign-in worked, but this server could not keep it. Please try again.",
+                                 NULL, retry_target(rec));
+    }
+    return OK;
+}
+
 int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
 {
     apr_table_t *args = NULL;
@@ -273,6 +342,25 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     }
     if (apr_table_get(args, "logout")) {
         return msoauth_logout_handle(r, c, apr_table_get(args, "logout"));
+    }
+    if (apr_table_get(args, "info")) {
+        return msoauth_info_handle(r, c);
+    }
+    if (r->method_number == M_POST) {
+        if (msoauth_cfg_response_mode(c) != MSOAUTH_RESPONSE_FORM_POST) {
+            return bad_request(r, "POST to the callback, but MSOAuthResponseMode is query");
+        }
+        if ((rc = read_form(r, &args, &why)) != OK) {
+            if (rc == HTTP_BAD_REQUEST) {
+                return bad_request(r, why);
+            }
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "callback refused: %s", why);
+            return msoauth_page_send(r, rc, "Sign-in could not be completed", why, NULL, "/");
+        }
+    }
+    else if (msoauth_cfg_response_mode(c) == MSOAUTH_RESPONSE_FORM_POST && apr_table_get(args, "code")) {
+        /* form_post keeps the code out of URLs; one in a URL is not from Microsoft */
+        return bad_request(r, "code in the query string, but MSOAuthResponseMode is form_post");
     }
     state = apr_table_get(args, "state");
     code = apr_table_get(args, "code");
@@ -317,6 +405,9 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     }
     if (msoauth_random_b64url(r->pool, 16, &id->sid) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (msoauth_cfg_keeps_tokens(c) && (rc = keep_tokens(r, c, &tok, id, rec)) != OK) {
+        return rc;
     }
     if ((rc = msoauth_session_write(r, c, id)) != OK) {
         return rc;

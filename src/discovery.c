@@ -40,6 +40,11 @@ apr_status_t msoauth_metadata_parse(apr_pool_t *p, const char *body, apr_size_t 
         *err = apr_psprintf(p, "discovery document's jwks_uri refused: %s", why);
         return APR_EINVAL;
     }
+    out->end_session_endpoint = msoauth_json_str(o, "end_session_endpoint");
+    if (out->end_session_endpoint
+        && msoauth_url_check_endpoint(p, out->end_session_endpoint, &why) != APR_SUCCESS) {
+        out->end_session_endpoint = NULL; /* not a place to send browsers */
+    }
     return APR_SUCCESS;
 }
 

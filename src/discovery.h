@@ -10,6 +10,7 @@
 typedef struct {
     const char *issuer;   /* may hold the literal "{tenantid}" */
     const char *jwks_uri;
+    const char *end_session_endpoint; /* NULL when not advertised */
 } msoauth_metadata_t;
 
 const char *msoauth_discovery_url(apr_pool_t *p, const char *authority, const char *tenant);

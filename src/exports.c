@@ -87,3 +87,18 @@ const msoauth_identity_t *msoauth_request_identity(request_rec *r)
     }
     return NULL;
 }
+
+void msoauth_exports_token(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_tokens_t *t)
+{
+    int pass = msoauth_cfg_pass(c);
+    const char *expires = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->expires_at);
+
+    if (pass & MSOAUTH_PASS_ENV) {
+        apr_table_setn(r->subprocess_env, "MSOAUTH_ACCESS_TOKEN", t->access_token);
+        apr_table_setn(r->subprocess_env, "MSOAUTH_ACCESS_TOKEN_EXPIRES", expires);
+    }
+    if (pass & MSOAUTH_PASS_HEADERS) {
+        apr_table_setn(r->headers_in, "X-MSOAuth-Access-Token", msoauth_header_encode(r->pool, t->access_token, MSOAUTH_ENC_NONE));
+        apr_table_setn(r->headers_in, "X-MSOAuth-Access-Token-Expires", expires);
+    }
+}

@@ -124,6 +124,8 @@ apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const j
         return APR_EINVAL;
     }
     id->login_time = now;
+    id->last_seen = now;
+    id->token_handle = "";
     id->remote_user = msoauth_value_clean(p, ru_text);
     id->tenant_id = msoauth_value_clean(p, msoauth_json_str(claims, "tid"));
     id->user_id = msoauth_value_clean(p, first_str(TEXT(graph, "id"), TEXT(claims, "oid")));
@@ -227,6 +229,10 @@ const char *msoauth_identity_serialize(apr_pool_t *p, const msoauth_identity_t *
     put(&w, "v", PAYLOAD_VERSION);
     put(&w, "t", apr_psprintf(p, "%" APR_INT64_T_FMT, id->login_time));
     put(&w, "sid", id->sid);
+    put(&w, "a", apr_psprintf(p, "%" APR_INT64_T_FMT, id->last_seen ? id->last_seen : id->login_time));
+    if (id->token_handle && *id->token_handle) {
+        put(&w, "h", id->token_handle);
+    }
     put(&w, "ru", id->remote_user);
     put(&w, "uid", id->user_id);
     put(&w, "un", id->username);
@@ -293,6 +299,14 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
             }
         }
         else if (!strcmp(k, "sid")) id->sid = v;
+        else if (!strcmp(k, "h")) id->token_handle = v;
+        else if (!strcmp(k, "a")) {
+            id->last_seen = apr_strtoi64(v, &end, 10);
+            if (*end || id->last_seen <= 0) {
+                *err = "bad activity time in session payload";
+                return APR_EINVAL;
+            }
+        }
         else if (!strcmp(k, "ru")) id->remote_user = v;
         else if (!strcmp(k, "uid")) id->user_id = v;
         else if (!strcmp(k, "un")) id->username = v;
@@ -307,9 +321,12 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
         return APR_EINVAL;
     }
 #define OR_EMPTY(f) if (!id->f) id->f = ""
-    OR_EMPTY(sid); OR_EMPTY(user_id); OR_EMPTY(username); OR_EMPTY(email);
+    OR_EMPTY(sid); OR_EMPTY(token_handle); OR_EMPTY(user_id); OR_EMPTY(username); OR_EMPTY(email);
     OR_EMPTY(full_name); OR_EMPTY(first_name); OR_EMPTY(last_name); OR_EMPTY(tenant_id);
 #undef OR_EMPTY
+    if (!id->last_seen) {
+        id->last_seen = id->login_time;
+    }
     *out = id;
     return APR_SUCCESS;
 }

@@ -19,6 +19,8 @@
 typedef struct {
     apr_int64_t login_time; /* seconds since the epoch */
     const char *sid;        /* random id of this session, fresh at each sign-in */
+    apr_int64_t last_seen;  /* last activity (seconds), refreshed at most once a minute */
+    const char *token_handle; /* key of the server-side token record, "" when none */
     const char *remote_user;
     const char *user_id;
     const char *username;

@@ -40,6 +40,12 @@ int msoauth_is_callback(request_rec *r, const msoauth_dir_cfg_t *c)
 /* Cookie attributes of a pending login: sent back on Microsoft's top-level redirect (Lax). */
 const char *msoauth_pending_cookie_attrs(request_rec *r)
 {
+    const msoauth_dir_cfg_t *c = ap_get_module_config(r->per_dir_config, &auth_msoauth_module);
+
+    /* form_post: Microsoft's POST back is cross-site, so Lax cookies would not come with it */
+    if (msoauth_cfg_response_mode(c) == MSOAUTH_RESPONSE_FORM_POST) {
+        return "Path=/;HttpOnly;SameSite=None;Secure";
+    }
     return !strcasecmp(ap_http_scheme(r), "https") ? "Path=/;HttpOnly;SameSite=Lax;Secure"
                                                    : "Path=/;HttpOnly;SameSite=Lax";
 }
@@ -135,7 +141,8 @@ int msoauth_login_start(request_rec *r, const msoauth_dir_cfg_t *c)
     location = apr_pstrcat(
         r->pool, msoauth_authorize_url(r->pool, msoauth_cfg_authority(c), msoauth_cfg_tenant(c)),
         "?client_id=", q(r->pool, c->client_id), "&response_type=code",
-        "&redirect_uri=", q(r->pool, redirect_uri), "&response_mode=query",
+        "&redirect_uri=", q(r->pool, redirect_uri), "&response_mode=",
+        msoauth_cfg_response_mode(c) == MSOAUTH_RESPONSE_FORM_POST ? "form_post" : "query",
         "&scope=", q(r->pool, msoauth_cfg_scope(c)), "&state=", rec->state, "&nonce=", rec->nonce,
         "&code_challenge=", msoauth_pkce_challenge(r->pool, rec->verifier),
         "&code_challenge_method=S256", NULL);

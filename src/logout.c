@@ -1,27 +1,73 @@
-/* Sign-out: <MSOAuthRedirectURI>?logout=<path> ends the module's session and sends the browser
- * to <path> when that is a path on this server, else to /. */
+/* Sign-out: <MSOAuthRedirectURI>?logout=<path> ends the module's session (cookie and
+ * server-side tokens), then sends the browser to Microsoft's end-session endpoint so the user is
+ * not silently signed straight back in (MSOAuthLogoutMicrosoft On), which returns them to the
+ * absolute URL of <path>; or straight to <path>. <path> must be a path on this server, else /. */
+#include <string.h>
+
 #include <apr_strings.h>
+#include <apr_escape.h>
 #include <http_protocol.h>
+#include <http_core.h>
 
 #include "msoauth.h"
 #include "url.h"
+#include "provider.h"
+#include "discovery.h"
+
+/* Microsoft's end-session URL for this location, or NULL (not advertised, or discovery down). */
+static const char *end_session_url(request_rec *r, const msoauth_dir_cfg_t *c, const char *to,
+                                   const msoauth_identity_t *id)
+{
+    msoauth_http_req_t http;
+    msoauth_provider_t prov;
+    const char *err = NULL, *hint = id ? apr_table_get(id->claims, "login_hint") : NULL;
+
+    memset(&http, 0, sizeof(http));
+    http.connect_timeout = c->connect_timeout != MSOAUTH_UNSET ? c->connect_timeout : MSOAUTH_DEFAULT_CONNECT_TIMEOUT;
+    http.total_timeout = c->total_timeout != MSOAUTH_UNSET ? c->total_timeout : MSOAUTH_DEFAULT_TOTAL_TIMEOUT;
+    http.ca_file = c->ca_file;
+    if (msoauth_provider_get(r->pool, &http, msoauth_discovery_url(r->pool, msoauth_cfg_authority(c),
+                                                                   msoauth_cfg_tenant(c)),
+                             apr_time_sec(apr_time_now()), &prov, &err) != APR_SUCCESS
+        || !prov.end_session_endpoint) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "signed out here only: Microsoft's end-session endpoint is unknown (%s)",
+                      err ? err : "not in the discovery document");
+        return NULL;
+    }
+    return apr_pstrcat(r->pool, prov.end_session_endpoint,
+                       strchr(prov.end_session_endpoint, '?') ? "&" : "?",
+                       "post_logout_redirect_uri=", apr_pescape_urlencoded(r->pool, ap_construct_url(r->pool, to, r)),
+                       "&client_id=", apr_pescape_urlencoded(r->pool, c->client_id),
+                       hint && *hint ? "&logout_hint=" : "", hint && *hint ? apr_pescape_urlencoded(r->pool, hint) : "",
+                       NULL);
+}
 
 int msoauth_logout_handle(request_rec *r, const msoauth_dir_cfg_t *c, const char *target)
 {
-    const char *to = msoauth_url_is_local_path(target) ? target : "/";
+    const char *to = msoauth_url_is_local_path(target) ? target : "/", *location = NULL;
+    msoauth_identity_t *id = NULL;
     int rc;
 
-    (void)c;
-    if ((rc = msoauth_session_clear(r)) != OK) {
-        return rc;
-    }
     if (to != target) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "sign-out target refused (not a local path): %s",
                       msoauth_log_trunc(r->pool, target, 200));
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "signed out%s%s, going to %s", r->user ? " " : "",
-                  r->user ? r->user : "", msoauth_log_trunc(r->pool, to, 200));
+    if ((rc = msoauth_session_read(r, c, &id)) != OK) {
+        return rc;
+    }
+    if (id) {
+        msoauth_tokenstore_remove(r, id->token_handle);
+    }
+    if ((rc = msoauth_session_clear(r)) != OK) {
+        return rc;
+    }
+    if (msoauth_cfg_logout_microsoft(c)) {
+        location = end_session_url(r, c, to, id);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "signed out %s, going to %s%s", id ? id->remote_user : "(no session)",
+                  msoauth_log_trunc(r->pool, to, 200), location ? " via Microsoft's end-session endpoint" : "");
     msoauth_no_store(r);
-    apr_table_setn(r->headers_out, "Location", to);
+    apr_table_setn(r->headers_out, "Location", location ? location : to);
     return HTTP_MOVED_TEMPORARILY;
 }

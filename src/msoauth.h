@@ -9,6 +9,7 @@
 
 #include "seal.h"
 #include "identity.h"
+#include "tokens.h"
 
 /* AP_DECLARE_MODULE in the glue declares it there. */
 #ifndef MSOAUTH_GLUE
@@ -57,7 +58,38 @@ typedef struct {
     int easy_auth;                       /* 0/1 */
     int strip_cookies;                   /* 0/1 */
     int unauth_action;                   /* MSOAUTH_UNAUTH_* */
+    int inactivity_timeout;              /* seconds */
+    int pass_access_token;               /* 0/1 */
+    int logout_microsoft;                /* 0/1 */
+    int response_mode;                   /* MSOAUTH_RESPONSE_* */
 } msoauth_dir_cfg_t;
+
+#define MSOAUTH_RESPONSE_QUERY 0
+#define MSOAUTH_RESPONSE_FORM_POST 1
+#define MSOAUTH_DEFAULT_INACTIVITY_TIMEOUT 3600
+/* Keeping a session alive rewrites its cookie at most this often (seconds). */
+#define MSOAUTH_TOUCH_INTERVAL 60
+
+static inline int msoauth_cfg_inactivity_timeout(const msoauth_dir_cfg_t *c)
+{
+    return c->inactivity_timeout != MSOAUTH_UNSET ? c->inactivity_timeout : MSOAUTH_DEFAULT_INACTIVITY_TIMEOUT;
+}
+static inline int msoauth_cfg_pass_access_token(const msoauth_dir_cfg_t *c)
+{
+    return c->pass_access_token != MSOAUTH_UNSET ? c->pass_access_token : 0;
+}
+static inline int msoauth_cfg_logout_microsoft(const msoauth_dir_cfg_t *c)
+{
+    return c->logout_microsoft != MSOAUTH_UNSET ? c->logout_microsoft : 1;
+}
+static inline int msoauth_cfg_response_mode(const msoauth_dir_cfg_t *c)
+{
+    return c->response_mode != MSOAUTH_UNSET ? c->response_mode : MSOAUTH_RESPONSE_QUERY;
+}
+/* 1 when the scope asks for a refresh token */
+int msoauth_scope_has_offline_access(const char *scope);
+/* tokens are kept server-side for this location (MSOAuthPassAccessToken, or offline_access) */
+int msoauth_cfg_keeps_tokens(const msoauth_dir_cfg_t *c);
 
 #define MSOAUTH_PASS_ENV 1
 #define MSOAUTH_PASS_HEADERS 2
@@ -134,6 +166,8 @@ int msoauth_session_read(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_ide
 int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
 /* exports.c: identity -> REMOTE_USER, MSOAUTH_* variables, X-MSOAuth-* / Easy Auth headers */
 void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
+/* MSOAUTH_ACCESS_TOKEN(_EXPIRES) and X-MSOAuth-Access-Token as MSOAuthPassClaimsAs says */
+void msoauth_exports_token(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_tokens_t *t);
 /* The identity of this request (set by authn, read by the Require providers); NULL if anonymous. */
 void msoauth_request_identity_set(request_rec *r, const msoauth_identity_t *id);
 const msoauth_identity_t *msoauth_request_identity(request_rec *r);
@@ -147,6 +181,25 @@ int msoauth_session_clear(request_rec *r);
 void msoauth_authz_register(apr_pool_t *p);
 /* logout.c: <redirect uri>?logout=<path> */
 int msoauth_logout_handle(request_rec *r, const msoauth_dir_cfg_t *c, const char *target);
+/* tokenstore.c: server-side tokens in mod_socache */
+apr_status_t msoauth_tokenstore_create(request_rec *r, const msoauth_dir_cfg_t *c,
+                                       const msoauth_tokens_t *t, apr_time_t expiry,
+                                       const char **handle);
+/* The access token to hand on, refreshed first when it is about to expire (single flight). */
+apr_status_t msoauth_tokenstore_current(request_rec *r, const msoauth_dir_cfg_t *c,
+                                        const msoauth_identity_t *id, msoauth_tokens_t **out,
+                                        const char **err);
+void msoauth_tokenstore_reset(apr_pool_t *pconf);
+void msoauth_tokenstore_set_spec(const char *spec);
+void msoauth_tokenstore_wanted(void);
+int msoauth_tokenstore_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+void msoauth_tokenstore_child_init(apr_pool_t *pchild, server_rec *s);
+int msoauth_tokenstore_available(void);
+void msoauth_tokenstore_remove(request_rec *r, const char *handle);
+/* session.c: rewrite the session with a new activity time (no new session) */
+int msoauth_session_touch(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
+/* info.c: <redirect uri>?info=json */
+int msoauth_info_handle(request_rec *r, const msoauth_dir_cfg_t *c);
 /* The module is active for r: AuthType msoauth */
 int msoauth_is_active(request_rec *r);
 /* page.c: the short, escaped HTML page; returns DONE. retry may be NULL. */

@@ -14,6 +14,7 @@ typedef struct {
     apr_pool_t *pool;       /* holds the strings below; replaced as a whole on refresh */
     const char *issuer;
     const char *jwks_uri;
+    const char *end_session;
     const char *jwks_text;
     apr_int64_t fetched_at;
     apr_int64_t kid_refetch_at;
@@ -71,17 +72,19 @@ static apr_status_t fetch_jwks(apr_pool_t *p, const msoauth_http_req_t *proto, c
 
 /* Copy an entry into the caller's pool and parse its JWKS there. */
 static apr_status_t export_entry(apr_pool_t *p, const char *issuer, const char *jwks_uri,
-                                 const char *jwks_text, msoauth_provider_t *out, const char **err)
+                                 const char *end_session, const char *jwks_text,
+                                 msoauth_provider_t *out, const char **err)
 {
     out->issuer = apr_pstrdup(p, issuer);
     out->jwks_uri = apr_pstrdup(p, jwks_uri);
+    out->end_session_endpoint = end_session && *end_session ? apr_pstrdup(p, end_session) : NULL;
     out->jwks = msoauth_json_load(p, jwks_text, strlen(jwks_text), MSOAUTH_METADATA_MAX, err);
     return out->jwks ? APR_SUCCESS : APR_EINVAL;
 }
 
 /* Store under the lock; kid_refetch marks a kid-triggered refresh. */
 static void store(const char *discovery_url, const char *issuer, const char *jwks_uri,
-                  const char *jwks_text, apr_int64_t now, int kid_refetch)
+                  const char *end_session, const char *jwks_text, apr_int64_t now, int kid_refetch)
 {
     entry_t *e;
     apr_pool_t *np;
@@ -102,6 +105,7 @@ static void store(const char *discovery_url, const char *issuer, const char *jwk
         e->pool = np;
         e->issuer = apr_pstrdup(np, issuer);
         e->jwks_uri = apr_pstrdup(np, jwks_uri);
+        e->end_session = apr_pstrdup(np, end_session ? end_session : "");
         e->jwks_text = apr_pstrdup(np, jwks_text);
         e->fetched_at = now;
         if (kid_refetch) {
@@ -113,8 +117,8 @@ static void store(const char *discovery_url, const char *issuer, const char *jwk
 
 /* Copies the cached entry when present (and fresh, unless any_age). */
 static int lookup(apr_pool_t *p, const char *discovery_url, apr_int64_t now, int any_age,
-                  const char **issuer, const char **jwks_uri, const char **jwks_text,
-                  apr_int64_t *kid_refetch_at)
+                  const char **issuer, const char **jwks_uri, const char **end_session,
+                  const char **jwks_text, apr_int64_t *kid_refetch_at)
 {
     entry_t *e;
     int found = 0;
@@ -127,6 +131,7 @@ static int lookup(apr_pool_t *p, const char *discovery_url, apr_int64_t now, int
     if (e && e->pool && (any_age || now - e->fetched_at < MSOAUTH_PROVIDER_TTL)) {
         *issuer = apr_pstrdup(p, e->issuer);
         *jwks_uri = apr_pstrdup(p, e->jwks_uri);
+        *end_session = apr_pstrdup(p, e->end_session);
         *jwks_text = apr_pstrdup(p, e->jwks_text);
         *kid_refetch_at = e->kid_refetch_at;
         found = 1;
@@ -139,15 +144,15 @@ apr_status_t msoauth_provider_get(apr_pool_t *p, const msoauth_http_req_t *http,
                                   const char *discovery_url, apr_int64_t now,
                                   msoauth_provider_t *out, const char **err)
 {
-    const char *issuer, *jwks_uri, *jwks_text, *why;
+    const char *issuer, *jwks_uri, *end_session, *jwks_text, *why;
     apr_int64_t kid_at;
     msoauth_http_resp_t resp;
     msoauth_metadata_t md;
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
-    if (lookup(p, discovery_url, now, 0, &issuer, &jwks_uri, &jwks_text, &kid_at)) {
-        return export_entry(p, issuer, jwks_uri, jwks_text, out, err);
+    if (lookup(p, discovery_url, now, 0, &issuer, &jwks_uri, &end_session, &jwks_text, &kid_at)) {
+        return export_entry(p, issuer, jwks_uri, end_session, jwks_text, out, err);
     }
     out->fetched = 1;
     rv = fetch(p, http, discovery_url, "discovery", &resp, err);
@@ -159,27 +164,27 @@ apr_status_t msoauth_provider_get(apr_pool_t *p, const msoauth_http_req_t *http,
     }
     if (rv != APR_SUCCESS) {
         /* Keep signing people in with slightly stale keys rather than not at all. */
-        if (lookup(p, discovery_url, now, 1, &issuer, &jwks_uri, &jwks_text, &kid_at)) {
+        if (lookup(p, discovery_url, now, 1, &issuer, &jwks_uri, &end_session, &jwks_text, &kid_at)) {
             why = *err;
-            rv = export_entry(p, issuer, jwks_uri, jwks_text, out, err);
+            rv = export_entry(p, issuer, jwks_uri, end_session, jwks_text, out, err);
             *err = why;
             return rv == APR_SUCCESS ? APR_SUCCESS : rv;
         }
         return rv;
     }
-    store(discovery_url, md.issuer, md.jwks_uri, jwks_text, now, 0);
-    return export_entry(p, md.issuer, md.jwks_uri, jwks_text, out, err);
+    store(discovery_url, md.issuer, md.jwks_uri, md.end_session_endpoint, jwks_text, now, 0);
+    return export_entry(p, md.issuer, md.jwks_uri, md.end_session_endpoint, jwks_text, out, err);
 }
 
 apr_status_t msoauth_provider_refresh_keys(apr_pool_t *p, const msoauth_http_req_t *http,
                                            const char *discovery_url, apr_int64_t now,
                                            msoauth_provider_t *out, const char **err)
 {
-    const char *issuer, *jwks_uri, *jwks_text;
+    const char *issuer, *jwks_uri, *end_session, *jwks_text;
     apr_int64_t kid_at = 0;
     apr_status_t rv;
 
-    if (lookup(p, discovery_url, now, 1, &issuer, &jwks_uri, &jwks_text, &kid_at)
+    if (lookup(p, discovery_url, now, 1, &issuer, &jwks_uri, &end_session, &jwks_text, &kid_at)
         && kid_at && now - kid_at < MSOAUTH_KID_REFETCH_INTERVAL) {
         *err = "JWKS refetch skipped: rate-limited";
         return APR_EAGAIN;
@@ -207,6 +212,6 @@ apr_status_t msoauth_provider_refresh_keys(apr_pool_t *p, const msoauth_http_req
     if ((rv = fetch_jwks(p, http, out->jwks_uri, &jwks_text, err)) != APR_SUCCESS) {
         return rv;
     }
-    store(discovery_url, out->issuer, out->jwks_uri, jwks_text, now, 1);
-    return export_entry(p, out->issuer, out->jwks_uri, jwks_text, out, err);
+    store(discovery_url, out->issuer, out->jwks_uri, out->end_session_endpoint, jwks_text, now, 1);
+    return export_entry(p, out->issuer, out->jwks_uri, out->end_session_endpoint, jwks_text, out, err);
 }

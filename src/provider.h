@@ -18,6 +18,7 @@
 typedef struct {
     const char *issuer;
     const char *jwks_uri;
+    const char *end_session_endpoint; /* NULL when not advertised */
     json_t *jwks;          /* parsed, owned by the caller's pool */
     int fetched;           /* 1 when this call went to the network */
 } msoauth_provider_t;

@@ -45,6 +45,9 @@ apr_status_t msoauth_keys_derive(const char *passphrase, apr_size_t len, msoauth
     if (rv == APR_SUCCESS) {
         rv = hkdf_expand(prk, "msoauth session", keys->session);
     }
+    if (rv == APR_SUCCESS) {
+        rv = hkdf_expand(prk, "msoauth token store", keys->tokens);
+    }
     OPENSSL_cleanse(prk, sizeof(prk));
     return rv;
 }

@@ -14,6 +14,7 @@
 typedef struct {
     unsigned char state[MSOAUTH_KEY_LEN];
     unsigned char session[MSOAUTH_KEY_LEN];
+    unsigned char tokens[MSOAUTH_KEY_LEN]; /* server-side token store, encrypted at rest */
 } msoauth_keys_t;
 
 /* Slow by design (PBKDF2-SHA256, then HKDF-Expand per purpose): run once at start-up. */

@@ -80,10 +80,17 @@ int msoauth_session_read(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_ide
                       (*id)->remote_user, now - (*id)->login_time, msoauth_cfg_session_max_age(c));
         *id = NULL;
     }
+    else if (now - (*id)->last_seen >= msoauth_cfg_inactivity_timeout(c)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "session of %s ended: idle for %" APR_INT64_T_FMT " s, MSOAuthSessionInactivityTimeout %d",
+                      (*id)->remote_user, now - (*id)->last_seen, msoauth_cfg_inactivity_timeout(c));
+        *id = NULL;
+    }
     return OK;
 }
 
-int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id)
+/* Seal and store the identity under our key; fresh: a new sign-in (drop everything else). */
+static int store(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id, int fresh)
 {
     session_rec *z;
     const char *payload = msoauth_identity_serialize(r->pool, id), *sealed;
@@ -97,13 +104,15 @@ int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoa
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "could not seal the session");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* A new sign-in is a new session: nothing from before it survives (no fixation). */
-    apr_table_clear(z->entries);
-    if (z->uuid) {
-        apr_uuid_get(z->uuid);
+    if (fresh) {
+        /* A new sign-in is a new session: nothing from before it survives (no fixation). */
+        apr_table_clear(z->entries);
+        if (z->uuid) {
+            apr_uuid_get(z->uuid);
+        }
     }
     session_set(r, z, MSOAUTH_SESSION_KEY, sealed);
-    if (strlen(sealed) > 3000) {
+    if (fresh && strlen(sealed) > 3000) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "session for %s is %" APR_SIZE_T_FMT " bytes: close to the 4 KB cookie limit",
                       id->remote_user, strlen(sealed));
@@ -113,6 +122,16 @@ int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoa
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
+}
+
+int msoauth_session_touch(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id)
+{
+    return store(r, c, id, 0);
+}
+
+int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id)
+{
+    return store(r, c, id, 1);
 }
 
 /* The first fields of mod_session_cookie's per-directory config, unchanged across httpd 2.4

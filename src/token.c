@@ -63,8 +63,8 @@ static apr_int64_t parse_expires_in(const json_t *v)
     return -1;
 }
 
-apr_status_t msoauth_token_parse(apr_pool_t *p, long status, const char *body, apr_size_t len,
-                                 msoauth_token_resp_t *out, const char **err)
+static apr_status_t parse(apr_pool_t *p, long status, const char *body, apr_size_t len,
+                          msoauth_token_resp_t *out, int refresh, const char **err)
 {
     const char *jerr = NULL;
     json_t *o;
@@ -88,7 +88,15 @@ apr_status_t msoauth_token_parse(apr_pool_t *p, long status, const char *body, a
     }
     out->id_token = msoauth_json_str(o, "id_token");
     out->access_token = msoauth_json_str(o, "access_token");
+    out->refresh_token = msoauth_json_str(o, "refresh_token");
     out->expires_in = parse_expires_in(json_object_get(o, "expires_in"));
+    if (refresh) {
+        if (!out->access_token || !*out->access_token) {
+            *err = "refresh response has no access_token";
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
+    }
     if (!out->id_token || !*out->id_token) {
         *err = "token response has no id_token (is 'openid' in the scope?)";
         return APR_EINVAL;
@@ -97,4 +105,17 @@ apr_status_t msoauth_token_parse(apr_pool_t *p, long status, const char *body, a
         out->access_token = "";
     }
     return APR_SUCCESS;
+}
+
+apr_status_t msoauth_token_parse(apr_pool_t *p, long status, const char *body, apr_size_t len,
+                                 msoauth_token_resp_t *out, const char **err)
+{
+    return parse(p, status, body, len, out, 0, err);
+}
+
+apr_status_t msoauth_token_parse_refresh(apr_pool_t *p, long status, const char *body,
+                                         apr_size_t len, msoauth_token_resp_t *out,
+                                         const char **err)
+{
+    return parse(p, status, body, len, out, 1, err);
 }

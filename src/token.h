@@ -11,6 +11,7 @@
 typedef struct {
     const char *id_token;
     const char *access_token;
+    const char *refresh_token; /* NULL when none */
     apr_int64_t expires_in; /* -1 when absent */
     /* error responses */
     const char *error;
@@ -30,5 +31,10 @@ const char *msoauth_token_request_body(apr_pool_t *p, const char *client_id,
  * MSOAUTH_ETOKENERR for an OAuth error; APR_EINVAL (reason in err) for anything else. */
 apr_status_t msoauth_token_parse(apr_pool_t *p, long status, const char *body, apr_size_t len,
                                  msoauth_token_resp_t *out, const char **err);
+
+/* The same for a refresh_token grant: an id_token is optional there, an access token is not. */
+apr_status_t msoauth_token_parse_refresh(apr_pool_t *p, long status, const char *body,
+                                         apr_size_t len, msoauth_token_resp_t *out,
+                                         const char **err);
 
 #endif

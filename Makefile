@@ -13,8 +13,8 @@ MODULE   := $(BUILD)/mod_auth_msoauth.so
 APXS_INC := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
 APR_INC  := $(shell apr-1-config --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null)
 APR_CPP  := $(shell apr-1-config --cppflags 2>/dev/null)
-DEP_CFLAGS := $(shell pkg-config --cflags libcurl jansson cjose libcrypto 2>/dev/null)
-DEP_LIBS   := $(shell pkg-config --libs libcurl jansson cjose libcrypto 2>/dev/null)
+DEP_CFLAGS := $(shell pkg-config --cflags libcurl jansson cjose libcrypto icu-i18n icu-uc 2>/dev/null)
+DEP_LIBS   := $(shell pkg-config --libs libcurl jansson cjose libcrypto icu-i18n icu-uc 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -fPIC -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration \
@@ -24,11 +24,12 @@ CPPFLAGS += -I$(APXS_INC) $(APR_INC) $(APR_CPP) $(DEP_CFLAGS) -Isrc
 # Pure files: no httpd types, unit-tested without a server.
 PURE_SRC := src/random.c src/seal.c src/url.c src/json.c src/identity.c src/pending.c \
             src/idtoken.c src/token.c src/discovery.c src/http.c src/provider.c src/secret.c \
-            src/outbound.c src/easyauth.c src/groups.c src/tokens.c
+            src/outbound.c src/easyauth.c src/groups.c src/tokens.c src/timezone.c \
+            src/profile.c
 # Adapters: touch request_rec; covered by the integration tests.
 ADAPTER_SRC := src/authn.c src/login.c src/callback.c src/session.c src/exports.c src/page.c \
                src/checkconf.c src/inbound.c src/authz.c src/logout.c \
-               src/tokenstore.c src/info.c
+               src/tokenstore.c src/info.c src/photo.c
 GLUE_SRC := mod_auth_msoauth.c
 
 PURE_OBJ    := $(PURE_SRC:%.c=$(BUILD)/%.o)

@@ -76,6 +76,18 @@ static void *merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(pass_access_token);
     MERGE_INT(logout_microsoft);
     MERGE_INT(response_mode);
+    if (add->default_picture_url || add->default_picture) {
+        m->default_picture_url = add->default_picture_url;
+        m->default_picture = add->default_picture;
+        m->default_picture_len = add->default_picture_len;
+        m->default_picture_type = add->default_picture_type;
+    }
+    else {
+        m->default_picture_url = base->default_picture_url;
+        m->default_picture = base->default_picture;
+        m->default_picture_len = base->default_picture_len;
+        m->default_picture_type = base->default_picture_type;
+    }
     return m;
 }
 
@@ -252,6 +264,7 @@ static const char *set_redirect_uri(cmd_parms *cmd, void *cfg, const char *arg)
         c->redirect_path = u.path;
     }
     c->redirect_uri = arg;
+    msoauth_cache_wanted_for_photos();
     return NULL;
 }
 
@@ -445,6 +458,55 @@ static const char *set_response_mode(cmd_parms *cmd, void *cfg, const char *arg)
     return err;
 }
 
+/* A URL (the photo endpoint redirects there) or an image file read now. */
+static const char *set_default_picture(cmd_parms *cmd, void *cfg, const char *arg)
+{
+    static const struct { const char *ext, *type; } types[] = {
+        {".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".gif", "image/gif"},
+        {".webp", "image/webp"}, {".svg", "image/svg+xml"}, {NULL, NULL}};
+    msoauth_dir_cfg_t *c = cfg;
+    const char *path, *dot, *err;
+    apr_finfo_t fi;
+    apr_file_t *f;
+    apr_size_t n;
+    char *buf;
+    int i;
+
+    if (arg[0] == '/' && arg[1] != '/' && !ap_server_root_relative(cmd->temp_pool, arg)) {
+        return "MSOAuthDefaultPicture: invalid path";
+    }
+    if (!strncasecmp(arg, "https://", 8) || !strncasecmp(arg, "http://", 7)) {
+        if (msoauth_url_check_endpoint(cmd->pool, arg, &err) != APR_SUCCESS
+            && strncasecmp(arg, "http://", 7)) {
+            return apr_psprintf(cmd->pool, "MSOAuthDefaultPicture: %s", err);
+        }
+        c->default_picture_url = arg;
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    dot = path ? strrchr(path, '.') : NULL;
+    for (i = 0; dot && types[i].ext && strcasecmp(dot, types[i].ext); i++) {
+    }
+    if (!dot || !types[i].ext) {
+        return "MSOAuthDefaultPicture: expected an http(s) URL or a .png, .jpg, .gif, .webp or .svg file";
+    }
+    if (apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || fi.filetype != APR_REG || fi.size <= 0 || fi.size > 256 * 1024
+        || apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, cmd->temp_pool) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "MSOAuthDefaultPicture: cannot read %s (or larger than 256 KiB)", path);
+    }
+    buf = apr_palloc(cmd->pool, (apr_size_t)fi.size);
+    if (apr_file_read_full(f, buf, (apr_size_t)fi.size, &n) != APR_SUCCESS || n != (apr_size_t)fi.size) {
+        apr_file_close(f);
+        return apr_psprintf(cmd->pool, "MSOAuthDefaultPicture: cannot read %s", path);
+    }
+    apr_file_close(f);
+    c->default_picture = buf;
+    c->default_picture_len = n;
+    c->default_picture_type = types[i].type;
+    return NULL;
+}
+
 static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -506,6 +568,8 @@ static const command_rec msoauth_cmds[] = {
                  "Sign-out also ends the Microsoft session (default On)"),
     AP_INIT_TAKE1("MSOAuthResponseMode", set_response_mode, NULL, CONF,
                   "query|form_post: how Microsoft returns the code (default query)"),
+    AP_INIT_TAKE1("MSOAuthDefaultPicture", set_default_picture, NULL, CONF,
+                  "Picture for users without a Microsoft photo: an http(s) URL or an image file"),
     AP_INIT_TAKE1("MSOAuthCache", set_cache, NULL, RSRC_CONF,
                   "Shared object cache for server-side tokens: provider[:args] (default shmcb)"),
     {NULL}};

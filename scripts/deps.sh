@@ -2,8 +2,8 @@
 # Install the Debian packages the build, the tests and the demo need, only when
 # something is missing (apt-get update once, then one install).
 set -e
-PKGS="apache2 apache2-dev libcurl4-openssl-dev libjansson-dev libcjose-dev libssl-dev
-      libcmocka-dev pkg-config python3-pytest python3-requests python3-cryptography"
+PKGS="apache2 apache2-dev libcurl4-openssl-dev libjansson-dev libcjose-dev libssl-dev php-cgi
+      libcmocka-dev libicu-dev pkg-config python3-pytest python3-requests python3-cryptography"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

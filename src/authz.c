@@ -8,6 +8,8 @@
 #include <http_core.h>
 #include <ap_provider.h>
 #include <mod_auth.h>
+#include <http_protocol.h>
+#include <util_filter.h>
 
 #include "msoauth.h"
 #include "url.h"
@@ -54,14 +56,63 @@ static void denied_page(request_rec *r, const msoauth_identity_t *id)
     const char *who = *id->full_name ? id->full_name : id->remote_user;
     const char *signout = c->redirect_path ? apr_pstrcat(r->pool, c->redirect_path, "?logout=%2F", NULL) : "/";
 
+    const char *page;
+
     msoauth_no_store(r);
-    ap_custom_response(r, HTTP_FORBIDDEN, apr_pstrcat(
+    page = apr_pstrcat(
         r->pool, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<title>Access denied</title></head>\n<body>\n<h1>Access denied</h1>\n<p>You are signed in as ",
         msoauth_html_escape(r->pool, who), *id->email ? " (" : "", msoauth_html_escape(r->pool, id->email),
         *id->email ? ")" : "", ", but this page is not available to your account.</p>\n<p><a href=\"",
         msoauth_html_escape(r->pool, signout), "\">Sign out</a> to use another account.</p>\n</body></html>\n",
-        NULL));
+        NULL);
+    /* 401 is what mod_authz_core sends by default (turned into 403 by the filter), 403 with
+     * AuthzSendForbiddenOnFailure On */
+    ap_custom_response(r, HTTP_UNAUTHORIZED, page);
+    ap_custom_response(r, HTTP_FORBIDDEN, page);
+}
+
+#define FORBID_FILTER "MSOAUTH_FORBID"
+
+/* mod_authz_core answers a signed-in user who fails the rules with 401 (so that Basic auth can
+ * re-prompt) unless AuthzSendForbiddenOnFailure is on. A new prompt means nothing here: the user
+ * is signed in, they are just not allowed. This filter turns that 401 into a 403 before the
+ * status line is written. */
+static apr_status_t forbid_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    if (f->r->status == HTTP_UNAUTHORIZED) {
+        f->r->status = HTTP_FORBIDDEN;
+        f->r->status_line = NULL;
+        apr_table_unset(f->r->err_headers_out, "WWW-Authenticate");
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* A 401 for a user who is signed in here can only be an authorization failure (also through
+ * "Require not ..."): answer 403 with the page that says who they are. */
+static void insert_error_filter(request_rec *r)
+{
+    const msoauth_identity_t *id;
+
+    if (r->status == HTTP_UNAUTHORIZED && msoauth_is_active(r) && r->user && *r->user
+        && (id = msoauth_request_identity(r)) != NULL) {
+        denied_page(r, id);
+        ap_add_output_filter(FORBID_FILTER, NULL, r, r->connection);
+    }
+}
+
+/* ap_note_auth_failure for AuthType msoauth: how to ask for credentials. Not for a signed-in
+ * user who was denied (see above). */
+static int note_auth_failure(request_rec *r, const char *type)
+{
+    if (strcasecmp(type, MSOAUTH_AUTH_TYPE)) {
+        return DECLINED;
+    }
+    if (!(r->user && *r->user && msoauth_request_identity(r))) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", MSOAUTH_AUTH_TYPE);
+    }
+    return OK;
 }
 
 static authz_status check_common(request_rec *r, const char *rule, const void *parsed, match_fn match)
@@ -203,6 +254,9 @@ static const authz_provider claim_provider = {authz_claim, parse_claim};
 
 void msoauth_authz_register(apr_pool_t *p)
 {
+    ap_register_output_filter(FORBID_FILTER, forbid_filter, NULL, AP_FTYPE_RESOURCE);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "msoauth-tenant", AUTHZ_PROVIDER_VERSION,
                               &tenant_provider, AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "msoauth-account", AUTHZ_PROVIDER_VERSION,

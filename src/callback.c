@@ -20,6 +20,8 @@
 #include "idtoken.h"
 #include "json.h"
 #include "groups.h"
+#include "profile.h"
+#include "timezone.h"
 
 #define GRAPH_PROFILE_MAX (256 * 1024)
 
@@ -191,41 +193,36 @@ static int validate_id_token(request_rec *r, const msoauth_dir_cfg_t *c, const m
     return OK;
 }
 
-/* Graph /me: optional; any failure leaves the claims to speak for the user. */
-static json_t *graph_profile(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_http_req_t *hd,
-                             const char *access_token)
+/* The Graph profile: /me, plus the mailbox time zone (when MailboxSettings.Read was granted) and
+ * the photo, in one $batch. Optional: every failure leaves its fields empty, with a warning. */
+static void graph_profile(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_http_req_t *hd,
+                          const msoauth_token_resp_t *tok, msoauth_profile_t *prof)
 {
-    msoauth_http_req_t req = *hd;
-    msoauth_http_resp_t resp;
-    const char *err = NULL;
-    json_t *me;
+    int want_tz = tok->scope && msoauth_scope_grants_mailbox(tok->scope);
 
+    memset(prof, 0, sizeof(*prof));
     if (!*msoauth_cfg_graph_url(c)) {
-        return NULL;
+        return;
     }
-    if (!access_token || !*access_token) {
+    if (!tok->access_token || !*tok->access_token) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "no access token for Microsoft Graph: using the id_token claims only");
-        return NULL;
+        return;
     }
-    req.url = apr_pstrcat(r->pool, msoauth_cfg_graph_url(c), "/me", NULL);
-    req.bearer = access_token;
-    req.max_body = GRAPH_PROFILE_MAX;
-    if (msoauth_http_perform(r->pool, &req, &resp, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "Microsoft Graph profile unavailable, using the id_token claims: %s", err);
-        return NULL;
-    }
-    if (resp.status != 200) {
+    msoauth_profile_fetch(r->pool, hd, msoauth_cfg_graph_url(c), tok->access_token, want_tz, 1, prof);
+    if (prof->me_error) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "Microsoft Graph profile unavailable, using the id_token claims: %s answered HTTP %ld",
-                      req.url, resp.status);
-        return NULL;
+                      "Microsoft Graph profile unavailable, using the id_token claims: %s", prof->me_error);
     }
-    if (!(me = msoauth_json_load(r->pool, resp.body, resp.len, GRAPH_PROFILE_MAX, &err))) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "Microsoft Graph profile unusable, using the id_token claims: %s", err);
-        return NULL;
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Microsoft Graph profile read from %s",
+                      msoauth_cfg_graph_url(c));
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Microsoft Graph profile read from %s", req.url);
-    return me;
+    if (want_tz && prof->timezone_error) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "time zone unavailable: %s", prof->timezone_error);
+    }
+    if (prof->photo_error) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "photo unavailable: %s", prof->photo_error);
+    }
 }
 
 /* The groups some Require msoauth-group asks about: from the token, or from Graph when the
@@ -335,6 +332,7 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     msoauth_token_resp_t tok;
     msoauth_identity_t *id;
     json_t *claims, *me;
+    msoauth_profile_t prof;
     int rc;
 
     if (msoauth_query_parse(r->pool, r->args, &args, &why) != APR_SUCCESS) {
@@ -345,6 +343,9 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     }
     if (apr_table_get(args, "info")) {
         return msoauth_info_handle(r, c);
+    }
+    if (apr_table_get(args, "photo")) {
+        return msoauth_photo_handle(r, c);
     }
     if (r->method_number == M_POST) {
         if (msoauth_cfg_response_mode(c) != MSOAUTH_RESPONSE_FORM_POST) {
@@ -391,10 +392,21 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
         || (rc = validate_id_token(r, c, &hd, rec, tok.id_token, &claims)) != OK) {
         return rc;
     }
-    me = graph_profile(r, c, &hd, tok.access_token);
+    graph_profile(r, c, &hd, &tok, &prof);
+    me = prof.me;
     if (msoauth_identity_build(r->pool, claims, me, msoauth_cfg_remote_user_claim(c),
                                apr_time_sec(apr_time_now()), &id, &dropped, &why) != APR_SUCCESS) {
         return rejected(r, why, rec);
+    }
+    if (prof.timezone) {
+        id->timezone = msoauth_timezone_iana(r->pool, prof.timezone);
+        if (!*id->timezone) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "time zone '%s' of %s is unknown to ICU: MSOAUTH_TIMEZONE left empty",
+                          msoauth_log_trunc(r->pool, prof.timezone, 64), id->remote_user);
+        }
+    }
+    if (prof.photo) {
+        msoauth_photo_keep(r, c, id, prof.photo, prof.photo_len, prof.photo_type);
     }
     if (msoauth_groups_any_wanted()) {
         id->groups = resolve_groups(r, c, &hd, claims, tok.access_token);

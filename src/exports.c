@@ -53,6 +53,10 @@ void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoau
         put(&x, "MSOAUTH_LAST_NAME", "X-MSOAuth-Last-Name", id->last_name);
         put(&x, "MSOAUTH_TENANT_ID", "X-MSOAuth-Tenant-Id", id->tenant_id);
         put(&x, "MSOAUTH_ACCOUNT_TYPE", "X-MSOAuth-Account-Type", msoauth_identity_account_type(id));
+        put(&x, "MSOAUTH_TIMEZONE", "X-MSOAuth-Timezone", id->timezone);
+        put(&x, "MSOAUTH_LOCALE", "X-MSOAuth-Locale", id->locale);
+        put(&x, "MSOAUTH_EMAIL_VERIFIED", "X-MSOAuth-Email-Verified", id->email_verified ? "true" : "false");
+        put(&x, "MSOAUTH_PICTURE", "X-MSOAuth-Picture", msoauth_photo_url(r, c));
         apr_table_do(export_claim, &x, id->claims, NULL);
     }
     if (msoauth_cfg_easy_auth(c)) {

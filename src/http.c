@@ -94,7 +94,10 @@ apr_status_t msoauth_http_perform(apr_pool_t *p, const msoauth_http_req_t *req,
         headers = curl_slist_append(headers, apr_pstrcat(p, "Authorization: Bearer ", req->bearer, NULL));
     }
     if (req->form_body) {
-        headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
+        headers = curl_slist_append(headers, apr_pstrcat(p, "Content-Type: ",
+                                                         req->content_type ? req->content_type
+                                                                           : "application/x-www-form-urlencoded",
+                                                         NULL));
     }
     if (headers) {
         apr_pool_cleanup_register(p, headers, slist_cleanup, apr_pool_cleanup_null);

@@ -11,7 +11,8 @@
 
 typedef struct {
     const char *url;
-    const char *form_body;   /* POST application/x-www-form-urlencoded when set, else GET */
+    const char *form_body;   /* POST body when set (application/x-www-form-urlencoded), else GET */
+    const char *content_type; /* of form_body when it is not a form (e.g. application/json) */
     const char *bearer;      /* Authorization: Bearer, when set */
     long connect_timeout;    /* seconds */
     long total_timeout;      /* seconds */

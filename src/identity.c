@@ -104,6 +104,24 @@ static const char *if_email(const char *s)
 
 #define TEXT(obj, key) msoauth_json_text(p, obj, key)
 
+/* Only what Microsoft vouches for: a domain-verified address (xms_edov), or the sign-in
+ * address of a personal account. */
+static int email_verified(const json_t *claims, const msoauth_identity_t *id)
+{
+    const json_t *edov = json_object_get(claims, "xms_edov");
+    const char *upn = msoauth_json_str(claims, "preferred_username");
+
+    if (!*id->email) {
+        return 0;
+    }
+    if (json_is_true(edov) || (json_is_integer(edov) && json_integer_value(edov) == 1)
+        || (json_is_string(edov) && (!strcmp(json_string_value(edov), "1")
+                                     || !strcasecmp(json_string_value(edov), "true")))) {
+        return 1;
+    }
+    return !strcmp(msoauth_identity_account_type(id), "personal") && upn && !strcasecmp(upn, id->email);
+}
+
 apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const json_t *graph,
                                     const char *remote_user_claim, apr_int64_t now,
                                     msoauth_identity_t **out, const char **dropped,
@@ -140,6 +158,9 @@ apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const j
                           if_email(TEXT(claims, "preferred_username")));
     }
     id->email = msoauth_value_clean(p, email);
+    id->locale = msoauth_value_clean(p, first_str(TEXT(graph, "preferredLanguage"), TEXT(claims, "xms_pl")));
+    id->timezone = "";
+    id->email_verified = email_verified(claims, id);
 
     id->claims = apr_table_make(p, 24);
     id->claim_lists = apr_table_make(p, 8);
@@ -241,6 +262,10 @@ const char *msoauth_identity_serialize(apr_pool_t *p, const msoauth_identity_t *
     put(&w, "gn", id->first_name);
     put(&w, "sn", id->last_name);
     put(&w, "tid", id->tenant_id);
+    if (id->timezone && *id->timezone) put(&w, "tz", id->timezone);
+    if (id->locale && *id->locale) put(&w, "lc", id->locale);
+    if (id->email_verified) put(&w, "ev", "1");
+    if (id->has_photo) put(&w, "ph", "1");
     if (id->claims) {
         claims_writer_t cw = {&w, id->claim_lists ? id->claim_lists : apr_table_make(p, 1)};
         apr_table_do(put_claim, &cw, id->claims, NULL);
@@ -315,6 +340,10 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
         else if (!strcmp(k, "gn")) id->first_name = v;
         else if (!strcmp(k, "sn")) id->last_name = v;
         else if (!strcmp(k, "tid")) id->tenant_id = v;
+        else if (!strcmp(k, "tz")) id->timezone = v;
+        else if (!strcmp(k, "lc")) id->locale = v;
+        else if (!strcmp(k, "ev")) id->email_verified = !strcmp(v, "1");
+        else if (!strcmp(k, "ph")) id->has_photo = !strcmp(v, "1");
     }
     if (!version_ok || !id->login_time || !id->remote_user || !*id->remote_user) {
         *err = "session payload lacks version, login time or user";
@@ -323,6 +352,7 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
 #define OR_EMPTY(f) if (!id->f) id->f = ""
     OR_EMPTY(sid); OR_EMPTY(token_handle); OR_EMPTY(user_id); OR_EMPTY(username); OR_EMPTY(email);
     OR_EMPTY(full_name); OR_EMPTY(first_name); OR_EMPTY(last_name); OR_EMPTY(tenant_id);
+    OR_EMPTY(timezone); OR_EMPTY(locale);
 #undef OR_EMPTY
     if (!id->last_seen) {
         id->last_seen = id->login_time;

@@ -29,6 +29,10 @@ typedef struct {
     const char *first_name;
     const char *last_name;
     const char *tenant_id;
+    const char *timezone;   /* IANA name or "" */
+    const char *locale;     /* e.g. en-US, or "" */
+    int email_verified;     /* domain-verified (xms_edov) or a personal account's sign-in address */
+    int has_photo;          /* a photo was cached at sign-in */
     apr_table_t *claims;    /* id_token claim name -> flattened, cleaned value */
     apr_table_t *claim_lists; /* array claims: name -> one entry per element (for Require rules) */
     apr_array_header_t *groups; /* group ids that some Require msoauth-group names (lower-case) */

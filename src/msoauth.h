@@ -62,6 +62,10 @@ typedef struct {
     int pass_access_token;               /* 0/1 */
     int logout_microsoft;                /* 0/1 */
     int response_mode;                   /* MSOAUTH_RESPONSE_* */
+    const char *default_picture_url;     /* MSOAuthDefaultPicture URL (302 to it) */
+    const char *default_picture;         /* ... or file contents */
+    apr_size_t default_picture_len;
+    const char *default_picture_type;
 } msoauth_dir_cfg_t;
 
 #define MSOAUTH_RESPONSE_QUERY 0
@@ -196,6 +200,17 @@ int msoauth_tokenstore_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_
 void msoauth_tokenstore_child_init(apr_pool_t *pchild, server_rec *s);
 int msoauth_tokenstore_available(void);
 void msoauth_tokenstore_remove(request_rec *r, const char *handle);
+/* the same shared cache, for other data (photos) */
+void msoauth_cache_wanted_for_photos(void);
+apr_status_t msoauth_cache_put(request_rec *r, const char *id, const void *data, apr_size_t len,
+                               apr_time_t expiry);
+apr_status_t msoauth_cache_get(request_rec *r, const char *id, apr_size_t max, unsigned char **data,
+                               apr_size_t *len);
+/* photo.c: keep the photo at sign-in; serve <redirect uri>?photo */
+void msoauth_photo_keep(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identity_t *id,
+                        const unsigned char *photo, apr_size_t len, const char *type);
+int msoauth_photo_handle(request_rec *r, const msoauth_dir_cfg_t *c);
+const char *msoauth_photo_url(request_rec *r, const msoauth_dir_cfg_t *c);
 /* session.c: rewrite the session with a new activity time (no new session) */
 int msoauth_session_touch(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
 /* info.c: <redirect uri>?info=json */

@@ -89,6 +89,7 @@ static apr_status_t parse(apr_pool_t *p, long status, const char *body, apr_size
     out->id_token = msoauth_json_str(o, "id_token");
     out->access_token = msoauth_json_str(o, "access_token");
     out->refresh_token = msoauth_json_str(o, "refresh_token");
+    out->scope = msoauth_json_str(o, "scope");
     out->expires_in = parse_expires_in(json_object_get(o, "expires_in"));
     if (refresh) {
         if (!out->access_token || !*out->access_token) {

@@ -12,6 +12,7 @@ typedef struct {
     const char *id_token;
     const char *access_token;
     const char *refresh_token; /* NULL when none */
+    const char *scope;         /* the scopes granted, NULL when not given */
     apr_int64_t expires_in; /* -1 when absent */
     /* error responses */
     const char *error;

@@ -23,7 +23,8 @@
 #define ENTRY_MAX 16384
 
 static const char *cache_spec;   /* MSOAuthCache, per configuration pass */
-static int tokens_wanted;        /* some location may keep tokens */
+static int tokens_wanted;        /* some location may keep tokens: the cache must exist */
+static int photos_wanted;        /* photos use the cache when it can be had */
 static const ap_socache_provider_t *provider;
 static ap_socache_instance_t *instance;
 static apr_global_mutex_t *mutex;
@@ -51,6 +52,7 @@ void msoauth_tokenstore_reset(apr_pool_t *pconf)
 {
     cache_spec = NULL;
     tokens_wanted = 0;
+    photos_wanted = 0;
     provider = NULL;
     instance = NULL;
     mutex = NULL;
@@ -65,6 +67,11 @@ void msoauth_tokenstore_set_spec(const char *spec)
 void msoauth_tokenstore_wanted(void)
 {
     tokens_wanted = 1;
+}
+
+void msoauth_cache_wanted_for_photos(void)
+{
+    photos_wanted = 1;
 }
 
 static apr_status_t destroy_instance(void *data)
@@ -83,7 +90,7 @@ int msoauth_tokenstore_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_
     char *colon;
     apr_status_t rv;
 
-    if (!tokens_wanted && !cache_spec) {
+    if (!tokens_wanted && !cache_spec && !photos_wanted) {
         return OK;
     }
     name = apr_pstrdup(ptemp, spec);
@@ -92,7 +99,17 @@ int msoauth_tokenstore_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_
         *colon = '\0';
         args = colon + 1;
     }
+    else if (!strcmp(name, "shmcb")) {
+        /* room for photos (up to 160 KiB each): shmcb's own default is 512 KB */
+        args = apr_pstrcat(ptemp, ap_runtime_dir_relative(ptemp, "msoauth-cache"), "(8388608)", NULL);
+    }
     provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (!provider && !tokens_wanted && !cache_spec) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "no shared object cache (mod_socache_%s not loaded): profile photos are not kept, "
+                     "MSOAUTH_PICTURE serves the default picture", name);
+        return OK;
+    }
     if (!provider) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "MSOAuthCache: shared object cache '%s' is not available: load mod_socache_%s "
@@ -310,5 +327,39 @@ apr_status_t msoauth_tokenstore_current(request_rec *r, const msoauth_dir_cfg_t 
                          (unsigned int)strlen(cache_id(r->pool, id->token_handle)), r->pool);
     }
     unlock();
+    return rv;
+}
+
+apr_status_t msoauth_cache_put(request_rec *r, const char *id, const void *data, apr_size_t len,
+                               apr_time_t expiry)
+{
+    apr_status_t rv;
+
+    if (!instance) {
+        return APR_ENOTIMPL;
+    }
+    lock();
+    rv = provider->store(instance, r->server, (const unsigned char *)id, (unsigned int)strlen(id), expiry,
+                         (unsigned char *)data, (unsigned int)len, r->pool);
+    unlock();
+    return rv;
+}
+
+apr_status_t msoauth_cache_get(request_rec *r, const char *id, apr_size_t max, unsigned char **data,
+                               apr_size_t *len)
+{
+    unsigned int n = (unsigned int)max;
+    apr_status_t rv;
+
+    *data = NULL;
+    if (!instance) {
+        return APR_ENOTIMPL;
+    }
+    *data = apr_palloc(r->pool, max);
+    lock();
+    rv = provider->retrieve(instance, r->server, (const unsigned char *)id, (unsigned int)strlen(id), *data,
+                            &n, r->pool);
+    unlock();
+    *len = n;
     return rv;
 }

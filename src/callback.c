@@ -25,7 +25,7 @@
 
 #define GRAPH_PROFILE_MAX (256 * 1024)
 
-static msoauth_http_req_t http_defaults(const msoauth_dir_cfg_t *c)
+msoauth_http_req_t msoauth_http_settings(const msoauth_dir_cfg_t *c)
 {
     msoauth_http_req_t h;
 
@@ -328,7 +328,7 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     apr_table_t *args = NULL;
     const char *state, *code, *why = NULL, *dropped = NULL;
     msoauth_pending_t *rec = NULL;
-    msoauth_http_req_t hd = http_defaults(c);
+    msoauth_http_req_t hd = msoauth_http_settings(c);
     msoauth_token_resp_t tok;
     msoauth_identity_t *id;
     json_t *claims, *me;

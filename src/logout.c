@@ -18,14 +18,10 @@
 static const char *end_session_url(request_rec *r, const msoauth_dir_cfg_t *c, const char *to,
                                    const msoauth_identity_t *id)
 {
-    msoauth_http_req_t http;
+    msoauth_http_req_t http = msoauth_http_settings(c);
     msoauth_provider_t prov;
     const char *err = NULL, *hint = id ? apr_table_get(id->claims, "login_hint") : NULL;
 
-    memset(&http, 0, sizeof(http));
-    http.connect_timeout = c->connect_timeout != MSOAUTH_UNSET ? c->connect_timeout : MSOAUTH_DEFAULT_CONNECT_TIMEOUT;
-    http.total_timeout = c->total_timeout != MSOAUTH_UNSET ? c->total_timeout : MSOAUTH_DEFAULT_TOTAL_TIMEOUT;
-    http.ca_file = c->ca_file;
     if (msoauth_provider_get(r->pool, &http, msoauth_discovery_url(r->pool, msoauth_cfg_authority(c),
                                                                    msoauth_cfg_tenant(c)),
                              apr_time_sec(apr_time_now()), &prov, &err) != APR_SUCCESS

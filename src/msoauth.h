@@ -10,6 +10,7 @@
 #include "seal.h"
 #include "identity.h"
 #include "tokens.h"
+#include "http.h"
 
 /* AP_DECLARE_MODULE in the glue declares it there. */
 #ifndef MSOAUTH_GLUE
@@ -159,6 +160,8 @@ static inline int msoauth_cfg_state_timeout(const msoauth_dir_cfg_t *c)
 int msoauth_authn_check(request_rec *r);
 /* login.c: start a sign-in (302 to Microsoft) */
 int msoauth_login_start(request_rec *r, const msoauth_dir_cfg_t *c);
+/* callback.c: outgoing HTTP settings of a location (timeouts, CA, one time budget from now) */
+msoauth_http_req_t msoauth_http_settings(const msoauth_dir_cfg_t *c);
 /* callback.c: the redirect URI */
 int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c);
 /* redirect.c: the absolute redirect URI for this request, and whether r is the callback */

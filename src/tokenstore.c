@@ -239,13 +239,10 @@ static apr_status_t refresh(request_rec *r, const msoauth_dir_cfg_t *c, const ms
     msoauth_token_resp_t tok;
     apr_status_t rv;
 
-    memset(&req, 0, sizeof(req));
+    req = msoauth_http_settings(c);
     req.url = msoauth_token_url(r->pool, msoauth_cfg_authority(c), msoauth_cfg_tenant(c));
     req.form_body = msoauth_refresh_request_body(r->pool, c->client_id, c->client_secret,
                                                  old->refresh_token, msoauth_cfg_scope(c));
-    req.connect_timeout = c->connect_timeout != MSOAUTH_UNSET ? c->connect_timeout : MSOAUTH_DEFAULT_CONNECT_TIMEOUT;
-    req.total_timeout = c->total_timeout != MSOAUTH_UNSET ? c->total_timeout : MSOAUTH_DEFAULT_TOTAL_TIMEOUT;
-    req.ca_file = c->ca_file;
     if ((rv = msoauth_http_perform(r->pool, &req, &resp, err)) != APR_SUCCESS) {
         return rv;
     }

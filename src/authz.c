@@ -73,6 +73,7 @@ static void denied_page(request_rec *r, const msoauth_identity_t *id)
 }
 
 #define FORBID_FILTER "MSOAUTH_FORBID"
+#define FAILED_NOTE "msoauth-failed-rules"
 
 /* mod_authz_core answers a signed-in user who fails the rules with 401 (so that Basic auth can
  * re-prompt) unless AuthzSendForbiddenOnFailure is on. A new prompt means nothing here: the user
@@ -95,10 +96,15 @@ static void insert_error_filter(request_rec *r)
 {
     const msoauth_identity_t *id;
 
-    if (r->status == HTTP_UNAUTHORIZED && msoauth_is_active(r) && r->user && *r->user
-        && (id = msoauth_request_identity(r)) != NULL) {
+    if ((r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN) && msoauth_is_active(r)
+        && r->user && *r->user && (id = msoauth_request_identity(r)) != NULL) {
+        const char *failed = apr_table_get(r->notes, FAILED_NOTE);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "access to %s denied to %s: %s", r->uri,
+                      id->remote_user, failed ? failed : "a Require rule (other than msoauth-*) failed");
         denied_page(r, id);
-        ap_add_output_filter(FORBID_FILTER, NULL, r, r->connection);
+        if (r->status == HTTP_UNAUTHORIZED) {
+            ap_add_output_filter(FORBID_FILTER, NULL, r, r->connection);
+        }
     }
 }
 
@@ -130,8 +136,14 @@ static authz_status check_common(request_rec *r, const char *rule, const void *p
             return AUTHZ_GRANTED;
         }
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "Require %s %s: not satisfied by %s (%s)", rule,
-                  apr_array_pstrcat(r->pool, args, ' '), id->remote_user, r->uri);
+    /* logged now at debug (inside RequireAny a failed rule is normal), and at warning with the
+     * final 403 below */
+    {
+        const char *what = apr_psprintf(r->pool, "Require %s %s", rule, apr_array_pstrcat(r->pool, args, ' '));
+        const char *sofar = apr_table_get(r->notes, FAILED_NOTE);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s: not satisfied by %s", what, id->remote_user);
+        apr_table_setn(r->notes, FAILED_NOTE, sofar ? apr_pstrcat(r->pool, sofar, "; ", what, NULL) : what);
+    }
     denied_page(r, id);
     return AUTHZ_DENIED;
 }

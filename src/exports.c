@@ -21,7 +21,10 @@ static void put(export_ctx_t *x, const char *env_name, const char *header_name, 
         apr_table_setn(x->r->subprocess_env, env_name, value);
     }
     if (x->headers) {
-        apr_table_setn(x->r->headers_in, header_name, msoauth_header_encode(x->r->pool, value, x->enc));
+        /* identity values carry no control characters (cleaned when the session was opened),
+         * so the default encoding needs no copy */
+        apr_table_setn(x->r->headers_in, header_name,
+                       x->enc == MSOAUTH_ENC_NONE ? value : msoauth_header_encode(x->r->pool, value, x->enc));
     }
 }
 
@@ -82,12 +85,13 @@ void msoauth_request_identity_set(request_rec *r, const msoauth_identity_t *id)
 
 const msoauth_identity_t *msoauth_request_identity(request_rec *r)
 {
-    /* a subrequest belongs to the same user as its main request */
-    for (; r; r = r->main) {
+    /* a subrequest or an internal redirect belongs to the same user as the request before */
+    while (r) {
         const msoauth_identity_t *id = ap_get_module_config(r->request_config, &auth_msoauth_module);
         if (id) {
             return id;
         }
+        r = r->main ? r->main : r->prev;
     }
     return NULL;
 }

@@ -10,6 +10,15 @@
 
 #define PAYLOAD_VERSION "1"
 
+static void clean_in_place(char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            *s = ' ';
+        }
+    }
+}
+
 const char *msoauth_value_clean(apr_pool_t *p, const char *s)
 {
     char *out, *q;
@@ -305,8 +314,9 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
             *err = "malformed escape in session payload";
             return APR_EINVAL;
         }
-        /* values were cleaned before sealing; clean again so nothing unexpected is exported */
-        v = msoauth_value_clean(p, v);
+        /* values were cleaned before sealing; clean again (in place: v is our own copy) so
+         * nothing unexpected is exported */
+        clean_in_place((char *)v);
         if (!strncmp(k, "c.", 2)) apr_table_setn(id->claims, k + 2, v);
         else if (!strncmp(k, "l.", 2)) {
             /* rebuild the exported, comma-joined form as the elements come */

@@ -26,14 +26,34 @@ static int collect_reserved(void *data, const char *key, const char *value)
     return 1;
 }
 
+#define SCRUBBED_NOTE "msoauth-scrubbed"
+
+/* The request the browser sent: internal redirects and subrequests share its headers. */
+static request_rec *initial_request(request_rec *r)
+{
+    for (;;) {
+        if (r->prev) r = r->prev;
+        else if (r->main) r = r->main;
+        else return r;
+    }
+}
+
 int msoauth_inbound_scrub(request_rec *r)
 {
     apr_array_header_t *forged;
+    request_rec *first;
     int i;
 
     if (!msoauth_is_active(r)) {
         return DECLINED;
     }
+    /* Once per browser request: later passes (internal redirects, subrequests) would only
+     * find the identity headers this module itself set. */
+    first = initial_request(r);
+    if (apr_table_get(first->notes, SCRUBBED_NOTE)) {
+        return DECLINED;
+    }
+    apr_table_setn(first->notes, SCRUBBED_NOTE, "1");
     forged = apr_array_make(r->pool, 2, sizeof(const char *));
     apr_table_do(collect_reserved, forged, r->headers_in, NULL);
     for (i = 0; i < forged->nelts; i++) {
@@ -62,6 +82,7 @@ static int join_cookies(void *data, const char *key, const char *value)
 int msoauth_inbound_strip_cookies(request_rec *r)
 {
     const msoauth_dir_cfg_t *c;
+    const msoauth_identity_t *id;
     const char *names[3] = {NULL, NULL, NULL};
     const char *cookie, *rest;
 
@@ -69,6 +90,13 @@ int msoauth_inbound_strip_cookies(request_rec *r)
         return DECLINED;
     }
     c = ap_get_module_config(r->per_dir_config, &auth_msoauth_module);
+    /* An internal redirect with the same configuration skips authentication, and httpd renames
+     * the variables to REDIRECT_*: give the application its MSOAUTH_* again (mod_actions'
+     * php-cgi, mod_rewrite to index.php). */
+    if (r->prev && r->user && *r->user && !apr_table_get(r->subprocess_env, "MSOAUTH_USER_ID")
+        && (id = msoauth_request_identity(r)) != NULL) {
+        msoauth_exports_set(r, c, id);
+    }
     if (!msoauth_cfg_strip_cookies(c) || !apr_table_get(r->headers_in, "Cookie")) {
         return DECLINED;
     }

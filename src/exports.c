@@ -46,7 +46,7 @@ void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoau
 
     r->user = (char *)id->remote_user;
     r->ap_auth_type = MSOAUTH_AUTH_TYPE;
-    msoauth_request_identity_set(r, id);
+    msoauth_request_identity_set(r, c, id);
     if (x.env || x.headers) {
         put(&x, "MSOAUTH_USER_ID", "X-MSOAuth-User-Id", id->user_id);
         put(&x, "MSOAUTH_USERNAME", "X-MSOAuth-Username", id->username);
@@ -78,22 +78,52 @@ void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoau
     }
 }
 
-void msoauth_request_identity_set(request_rec *r, const msoauth_identity_t *id)
-{
-    ap_set_module_config(r->request_config, &auth_msoauth_module, (void *)id);
-}
+/* What authn found, kept for the Require rules and for internal redirects. */
+typedef struct {
+    const msoauth_identity_t *id;
+    const msoauth_dir_cfg_t *c;
+} request_state_t;
 
-const msoauth_identity_t *msoauth_request_identity(request_rec *r)
+static const request_state_t *request_state(request_rec *r)
 {
     /* a subrequest or an internal redirect belongs to the same user as the request before */
     while (r) {
-        const msoauth_identity_t *id = ap_get_module_config(r->request_config, &auth_msoauth_module);
-        if (id) {
-            return id;
+        const request_state_t *st = ap_get_module_config(r->request_config, &auth_msoauth_module);
+        if (st) {
+            return st;
         }
         r = r->main ? r->main : r->prev;
     }
     return NULL;
+}
+
+void msoauth_request_identity_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id)
+{
+    request_state_t *st = apr_palloc(r->pool, sizeof(*st));
+
+    st->id = id;
+    st->c = c;
+    ap_set_module_config(r->request_config, &auth_msoauth_module, st);
+}
+
+const msoauth_identity_t *msoauth_request_identity(request_rec *r)
+{
+    const request_state_t *st = request_state(r);
+    return st ? st->id : NULL;
+}
+
+void msoauth_exports_after_redirect(request_rec *r)
+{
+    const request_state_t *st;
+
+    /* An internal redirect (mod_actions' php-cgi, mod_rewrite to index.php, ErrorDocument) is
+     * made by the server for a request this module already admitted; httpd renamed the
+     * variables to REDIRECT_* and may skip authentication, so hand the identity on again. */
+    if (!r->prev || apr_table_get(r->subprocess_env, "MSOAUTH_USER_ID")
+        || !(st = request_state(r)) || !st->id) {
+        return;
+    }
+    msoauth_exports_set(r, st->c, st->id);
 }
 
 void msoauth_exports_token(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_tokens_t *t)

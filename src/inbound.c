@@ -82,21 +82,14 @@ static int join_cookies(void *data, const char *key, const char *value)
 int msoauth_inbound_strip_cookies(request_rec *r)
 {
     const msoauth_dir_cfg_t *c;
-    const msoauth_identity_t *id;
     const char *names[3] = {NULL, NULL, NULL};
     const char *cookie, *rest;
 
+    msoauth_exports_after_redirect(r);
     if (!msoauth_is_active(r)) {
         return DECLINED;
     }
     c = ap_get_module_config(r->per_dir_config, &auth_msoauth_module);
-    /* An internal redirect with the same configuration skips authentication, and httpd renames
-     * the variables to REDIRECT_*: give the application its MSOAUTH_* again (mod_actions'
-     * php-cgi, mod_rewrite to index.php). */
-    if (r->prev && r->user && *r->user && !apr_table_get(r->subprocess_env, "MSOAUTH_USER_ID")
-        && (id = msoauth_request_identity(r)) != NULL) {
-        msoauth_exports_set(r, c, id);
-    }
     if (!msoauth_cfg_strip_cookies(c) || !apr_table_get(r->headers_in, "Cookie")) {
         return DECLINED;
     }

@@ -176,7 +176,9 @@ void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoau
 /* MSOAUTH_ACCESS_TOKEN(_EXPIRES) and X-MSOAuth-Access-Token as MSOAuthPassClaimsAs says */
 void msoauth_exports_token(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_tokens_t *t);
 /* The identity of this request (set by authn, read by the Require providers); NULL if anonymous. */
-void msoauth_request_identity_set(request_rec *r, const msoauth_identity_t *id);
+void msoauth_request_identity_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
+/* fixups: the identity again for an internal redirect (variables renamed REDIRECT_* by httpd) */
+void msoauth_exports_after_redirect(request_rec *r);
 const msoauth_identity_t *msoauth_request_identity(request_rec *r);
 /* inbound.c: header_parser (scrub forged headers) and fixups (strip our cookies) */
 int msoauth_inbound_scrub(request_rec *r);

@@ -55,7 +55,7 @@ const char *msoauth_easyauth_principal(apr_pool_t *p, const msoauth_identity_t *
     if (apr_table_get(c.lists, "roles")) {
         apr_table_do(add_role, claims, c.lists, "roles", NULL);
     }
-    else if (apr_table_get(id->claims, "roles")) {
+    else if (apr_table_get(id->claims, "roles") && *apr_table_get(id->claims, "roles")) {
         add(claims, MSOAUTH_EASYAUTH_ROLE_TYP, apr_table_get(id->claims, "roles"));
     }
     principal = msoauth_json_own(p, json_pack("{s:s, s:o, s:s, s:s}", "auth_typ", "aad", "claims", claims,

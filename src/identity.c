@@ -194,7 +194,7 @@ apr_status_t msoauth_identity_build(apr_pool_t *p, const json_t *claims, const j
     }
     /* Over budget: leave out the largest claims until the payload fits. The fixed fields are
      * always kept. */
-    while (strlen(msoauth_identity_serialize(p, id)) > MSOAUTH_PAYLOAD_MAX) {
+    while (strlen(msoauth_identity_serialize(p, id)) > MSOAUTH_PAYLOAD_MAX - MSOAUTH_PAYLOAD_RESERVE) {
         const apr_array_header_t *arr = apr_table_elts(id->claims);
         const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
         int i, largest = -1;
@@ -391,6 +391,10 @@ int msoauth_identity_claim_has(const msoauth_identity_t *id, const char *claim, 
 {
     finder_t f = {value, 0};
     const char *whole;
+
+    if (!*value) {
+        return 0; /* an empty value never matches (an empty array holds nothing) */
+    }
 
     if (id->claim_lists && apr_table_get(id->claim_lists, claim)) {
         apr_table_do(find_value, &f, id->claim_lists, claim, NULL);

@@ -15,6 +15,9 @@
  * browsers' 4 KB even after sealing, mod_session's encoding and mod_session_crypto (about 1.8x).
  * The largest claims are left out first. */
 #define MSOAUTH_PAYLOAD_MAX 2000
+/* Room kept for what sign-in adds after building the identity: session id, token handle, time
+ * zone, photo flag and a few group ids. */
+#define MSOAUTH_PAYLOAD_RESERVE 320
 
 typedef struct {
     apr_int64_t login_time; /* seconds since the epoch */

@@ -28,32 +28,27 @@ static int collect_reserved(void *data, const char *key, const char *value)
 
 #define SCRUBBED_NOTE "msoauth-scrubbed"
 
-/* The request the browser sent: internal redirects and subrequests share its headers. */
-static request_rec *initial_request(request_rec *r)
+/* 1 when r or a request it comes from (internal redirect, main request) was scrubbed: its
+ * headers are clean, and any reserved header in them now is one this module set. */
+static int already_scrubbed(request_rec *r)
 {
-    for (;;) {
-        if (r->prev) r = r->prev;
-        else if (r->main) r = r->main;
-        else return r;
+    for (; r; r = r->prev ? r->prev : r->main) {
+        if (apr_table_get(r->notes, SCRUBBED_NOTE)) {
+            return 1;
+        }
     }
+    return 0;
 }
 
 int msoauth_inbound_scrub(request_rec *r)
 {
     apr_array_header_t *forged;
-    request_rec *first;
     int i;
 
-    if (!msoauth_is_active(r)) {
+    if (!msoauth_is_active(r) || already_scrubbed(r)) {
         return DECLINED;
     }
-    /* Once per browser request: later passes (internal redirects, subrequests) would only
-     * find the identity headers this module itself set. */
-    first = initial_request(r);
-    if (apr_table_get(first->notes, SCRUBBED_NOTE)) {
-        return DECLINED;
-    }
-    apr_table_setn(first->notes, SCRUBBED_NOTE, "1");
+    apr_table_setn(r->notes, SCRUBBED_NOTE, "1");
     forged = apr_array_make(r->pool, 2, sizeof(const char *));
     apr_table_do(collect_reserved, forged, r->headers_in, NULL);
     for (i = 0; i < forged->nelts; i++) {

@@ -67,7 +67,8 @@ const char *msoauth_header_encode(apr_pool_t *p, const char *value, msoauth_head
     case MSOAUTH_ENC_LATIN1:
         out = w = apr_palloc(p, strlen(v) + 1);
         for (s = (const unsigned char *)v; (n = utf8_next(s, &cp)) > 0; s += n) {
-            *w++ = cp >= 0 && cp <= 0xff ? (char)cp : '?';
+            /* C1 controls (U+0080..U+009F) are controls in Latin-1 too */
+            *w++ = cp >= 0 && cp <= 0xff && !(cp >= 0x80 && cp <= 0x9f) ? (char)cp : '?';
         }
         *w = '\0';
         return out;
@@ -113,38 +114,49 @@ int msoauth_header_is_reserved(const char *name)
 const char *msoauth_cookies_without(apr_pool_t *p, const char *header, const char *const *names,
                                     const char *prefix)
 {
-    apr_array_header_t *kept = apr_array_make(p, 8, sizeof(const char *));
-    char *copy = apr_pstrdup(p, header), *pair, *last = NULL;
+    /* httpd joins repeated Cookie headers with ", ", and mod_session_cookie reads ',' as a
+     * separator too: split on both, and keep each kept piece with its own separator so the
+     * application's cookies arrive byte for byte. */
+    char *out = apr_palloc(p, strlen(header) + 1), *w = out;
+    const char *seg = header;
+    char pending_sep = 0;
 
-    for (pair = apr_strtok(copy, ";", &last); pair; pair = apr_strtok(NULL, ";", &last)) {
-        const char *const *n;
-        apr_size_t len;
+    while (*seg) {
+        apr_size_t len = strcspn(seg, ";,"), n;
+        const char *name = seg, *const *nm;
         int ours = 0;
-        while (*pair == ' ' || *pair == '\t') {
-            pair++;
+
+        while (name < seg + len && (*name == ' ' || *name == '\t')) {
+            name++;
         }
-        len = strcspn(pair, "=");
-        for (n = names; n && *n && !ours; n++) {
-            ours = strlen(*n) == len && !strncmp(pair, *n, len);
+        n = strcspn(name, "=;,");
+        for (nm = names; nm && *nm && !ours; nm++) {
+            ours = strlen(*nm) == n && !strncmp(name, *nm, n);
         }
-        if (prefix && !strncmp(pair, prefix, strlen(prefix))) {
+        if (prefix && !strncmp(name, prefix, strlen(prefix)) && n >= strlen(prefix)) {
             ours = 1;
         }
-        if (!ours && *pair) {
-            *(const char **)apr_array_push(kept) = pair;
+        if (!ours && name < seg + len) {
+            if (w != out) {
+                *w++ = pending_sep;
+                memcpy(w, seg, len);
+                w += len;
+            }
+            else {
+                memcpy(w, name, len - (name - seg));
+                w += len - (name - seg);
+            }
+        }
+        seg += len;
+        if (*seg) {
+            if (w != out) {
+                pending_sep = *seg;
+            }
+            seg++;
         }
     }
-    if (!kept->nelts) {
-        return NULL;
-    }
-    {
-        const char *joined = APR_ARRAY_IDX(kept, 0, const char *);
-        int i;
-        for (i = 1; i < kept->nelts; i++) {
-            joined = apr_pstrcat(p, joined, "; ", APR_ARRAY_IDX(kept, i, const char *), NULL);
-        }
-        return joined;
-    }
+    *w = '\0';
+    return w == out ? NULL : out;
 }
 
 /* 1 when the Accept header takes text/html, text/(any) or (any)/(any) */
@@ -154,10 +166,14 @@ static int accepts_html(const char *accept)
 
     while (*q) {
         apr_size_t n;
-        while (*q == ' ' || *q == ',') {
+        while (*q == ' ' || *q == '\t' || *q == ',') {
             q++;
         }
         n = strcspn(q, ",;");
+        /* optional white space before a parameter or the next range */
+        while (n > 0 && (q[n - 1] == ' ' || q[n - 1] == '\t')) {
+            n--;
+        }
         if ((n == 9 && !strncasecmp(q, "text/html", 9)) || (n == 6 && !strncasecmp(q, "text/*", 6))
             || (n == 3 && !strncmp(q, "*/*", 3))) {
             return 1;

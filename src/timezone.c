@@ -51,8 +51,10 @@ const char *msoauth_timezone_iana(apr_pool_t *p, const char *name)
     }
     if (strchr(name, '/')) {
         /* already IANA (Outlook lets users pick those): keep it if ICU knows it */
+        /* ICU's canonical forms are old spellings (Asia/Calcutta for Asia/Kolkata): keep the
+         * name as given once ICU knows it */
         len = ucal_getCanonicalTimeZoneID(in, n, out, TZ_MAX, &system, &status);
-        return U_SUCCESS(status) && system && len > 0 ? from_uchars(p, out, len) : "";
+        return U_SUCCESS(status) && system && len > 0 ? apr_pstrdup(p, name) : "";
     }
     len = ucal_getTimeZoneIDForWindowsID(in, n, NULL, out, TZ_MAX, &status);
     return U_SUCCESS(status) && len > 0 ? from_uchars(p, out, len) : "";

@@ -1,9 +1,11 @@
 /* Unit tests for src/identity.c: the profile rules (username, names, email, user id, account
- * type), claim flattening, and the session payload format. */
+ * type, locale, email_verified), claim flattening and array claims kept element-wise, claim and
+ * group lookups for the Require rules, and the session payload format. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include <apr_strings.h>
@@ -514,6 +516,39 @@ static void test_identity_from_a_large_token_still_fits_the_session(void **state
     assert_non_null(dropped);
 }
 
+/* claim_lists as "name=value|name=value..." sorted by name (stable for equal names), for
+ * comparing two identities whatever order the tables were filled in. */
+static int cmp_entry(const void *a, const void *b)
+{
+    const apr_table_entry_t *x = a, *y = b;
+    int c = strcasecmp(x->key, y->key);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+static const char *lists_text(const apr_table_t *t)
+{
+    const apr_array_header_t *arr;
+    apr_table_entry_t *copy;
+    const char *out = "";
+    int i;
+
+    if (!t) {
+        return "";
+    }
+    arr = apr_table_elts(t);
+    copy = apr_pmemdup(unit_pool, arr->elts, arr->nelts * sizeof(*copy) + 1); /* +1: never 0 */
+    qsort(copy, arr->nelts, sizeof(*copy), cmp_entry);
+    for (i = 0; i < arr->nelts; i++) {
+        out = apr_pstrcat(unit_pool, out, i ? "|" : "", copy[i].key, "=", copy[i].val, NULL);
+    }
+    return out;
+}
+
+static const char *groups_text(const apr_array_header_t *g)
+{
+    return g ? apr_array_pstrcat(unit_pool, g, ' ') : "";
+}
+
 static void assert_same_identity(const msoauth_identity_t *a, const msoauth_identity_t *b)
 {
     const apr_array_header_t *ea = apr_table_elts(a->claims);
@@ -530,6 +565,14 @@ static void assert_same_identity(const msoauth_identity_t *a, const msoauth_iden
     assert_string_equal(a->first_name, b->first_name);
     assert_string_equal(a->last_name, b->last_name);
     assert_string_equal(a->tenant_id, b->tenant_id);
+    assert_true(a->last_seen == b->last_seen);
+    assert_string_equal(a->token_handle, b->token_handle);
+    assert_string_equal(a->timezone, b->timezone);
+    assert_string_equal(a->locale, b->locale);
+    assert_int_equal(a->email_verified, b->email_verified);
+    assert_int_equal(a->has_photo, b->has_photo);
+    assert_string_equal(lists_text(a->claim_lists), lists_text(b->claim_lists));
+    assert_string_equal(groups_text(a->groups), groups_text(b->groups));
     assert_int_equal(ea->nelts, apr_table_elts(b->claims)->nelts);
     for (i = 0; i < ea->nelts; i++) {
         const char *v = apr_table_get(b->claims, ta[i].key);
@@ -639,6 +682,13 @@ static void test_identity_parse_rejects_malformed_payloads(void **state)
         "v=1&t=1&ru=%4",
         "v=1&t=1&ru=x&c.name=%g0",
         "v=1&t=1&%zz=x&ru=x",
+        "v=1&t=1&ru=x&a=",          /* bad activity time */
+        "v=1&t=1&ru=x&a=abc",
+        "v=1&t=1&ru=x&a=0",
+        "v=1&t=1&ru=x&a=-1",
+        "v=1&t=1&ru=x&a=5s",
+        "v=1&t=1&ru=x&l.roles=%zz",
+        "v=1&t=1&ru=x&g=%4",
     };
     size_t i;
     int failures = 0;
@@ -652,6 +702,467 @@ static void test_identity_parse_rejects_malformed_payloads(void **state)
                   "row %zu '%s': accepted", i, unit_show(bad[i]));
     }
     assert_int_equal(failures, 0);
+}
+
+static void test_identity_build_sets_the_session_fields(void **state)
+{
+    msoauth_identity_t *id;
+
+    (void)state;
+    id = build("{\"oid\":\"o\"}", NULL, NULL);
+    assert_true(id->last_seen == NOW);
+    assert_string_equal(id->token_handle, "");
+    assert_string_equal(id->timezone, "");
+    assert_string_equal(id->locale, "");
+    assert_int_equal(id->email_verified, 0);
+    assert_int_equal(id->has_photo, 0);
+    assert_non_null(id->claim_lists);
+    assert_int_equal(apr_table_elts(id->claim_lists)->nelts, 0);
+    assert_non_null(id->groups);
+    assert_int_equal(id->groups->nelts, 0);
+}
+
+/* Graph preferredLanguage > xms_pl claim > empty. */
+static void test_identity_locale_source(void **state)
+{
+    static const struct {
+        const char *claims, *graph, *expected;
+    } rows[] = {
+        {"{\"oid\":\"o\",\"xms_pl\":\"fr-FR\"}", "{\"preferredLanguage\":\"de-DE\"}", "de-DE"},
+        {"{\"oid\":\"o\",\"xms_pl\":\"fr-FR\"}", "{\"preferredLanguage\":\"\"}", "fr-FR"},
+        {"{\"oid\":\"o\",\"xms_pl\":\"fr-FR\"}", "{\"preferredLanguage\":null}", "fr-FR"},
+        {"{\"oid\":\"o\",\"xms_pl\":\"fr-FR\"}", NULL, "fr-FR"},
+        {"{\"oid\":\"o\"}", "{\"preferredLanguage\":\"en-US\"}", "en-US"},
+        {"{\"oid\":\"o\",\"xms_pl\":7}", NULL, ""},
+        {"{\"oid\":\"o\"}", "{}", ""},
+        {"{\"oid\":\"o\"}", NULL, ""},
+        {"{\"oid\":\"o\"}", "{\"preferredLanguage\":\"en\\r\\nX: 1\"}", "en  X: 1"},
+    };
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    for (i = 0; i < ROWS(rows); i++) {
+        msoauth_identity_t *id = build(rows[i].claims, rows[i].graph, NULL);
+        ROW_CHECK(failures, unit_streq(id->locale, rows[i].expected),
+                  "row %zu: expected '%s', got '%s'", i, unit_show(rows[i].expected),
+                  unit_show(id->locale));
+    }
+    assert_int_equal(failures, 0);
+}
+
+#define PERSONAL "\"tid\":\"" MSOAUTH_PERSONAL_TENANT "\""
+#define WORK "\"tid\":\"" WORK_TID "\""
+
+/* Verified only when Microsoft vouches for it: xms_edov true (or 1), or a personal account's
+ * sign-in address. */
+static void test_identity_email_verified(void **state)
+{
+    static const struct {
+        const char *claims, *graph;
+        int verified;
+    } rows[] = {
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":true}", NULL, 1},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":1}", NULL, 1},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":\"1\"}", NULL, 1},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":\"true\"}", NULL, 1},
+        {"{\"oid\":\"o\"," WORK ",\"preferred_username\":\"a@contoso.test\",\"xms_edov\":true}",
+         NULL, 1},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":false}", NULL, 0},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":0}", NULL, 0},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":2}", NULL, 0},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":\"false\"}", NULL, 0},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":\"0\"}", NULL, 0},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":\"yes\"}", NULL, 0},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\",\"xms_edov\":null}", NULL, 0},
+        /* a work account's sign-in name is not proof of the mailbox */
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\","
+         "\"preferred_username\":\"a@contoso.test\"}",
+         NULL, 0},
+        {"{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\"}", NULL, 0},
+        /* personal accounts: the sign-in address is Microsoft's own */
+        {"{\"oid\":\"o\"," PERSONAL ",\"email\":\"bob@outlook.test\","
+         "\"preferred_username\":\"bob@outlook.test\"}",
+         NULL, 1},
+        {"{\"oid\":\"o\"," PERSONAL ",\"email\":\"Bob@Outlook.test\","
+         "\"preferred_username\":\"bob@outlook.test\"}",
+         NULL, 1},
+        {"{\"oid\":\"o\",\"tid\":\"9188040D-6C67-4C5B-B112-36A304B66DAD\","
+         "\"email\":\"bob@outlook.test\",\"preferred_username\":\"bob@outlook.test\"}",
+         NULL, 1},
+        {"{\"oid\":\"o\"," PERSONAL ",\"preferred_username\":\"bob@outlook.test\"}", NULL, 1},
+        {"{\"oid\":\"o\"," PERSONAL ",\"email\":\"other@example.test\","
+         "\"preferred_username\":\"bob@outlook.test\"}",
+         NULL, 0},
+        {"{\"oid\":\"o\"," PERSONAL ",\"preferred_username\":\"bob@outlook.test\"}",
+         "{\"mail\":\"other@example.test\"}", 0},
+        {"{\"oid\":\"o\"," PERSONAL ",\"preferred_username\":\"bob@outlook.test\"}",
+         "{\"mail\":\"bob@outlook.test\"}", 1},
+        {"{\"oid\":\"o\"," PERSONAL ",\"preferred_username\":\"+15551234567\"}", NULL, 0},
+        {"{\"oid\":\"o\"," PERSONAL ",\"email\":\"bob@outlook.test\"}", NULL, 0},
+        /* nothing to vouch for */
+        {"{\"oid\":\"o\"," WORK ",\"xms_edov\":true}", NULL, 0},
+        {"{\"oid\":\"o\"," PERSONAL ",\"xms_edov\":true}", NULL, 0},
+    };
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    for (i = 0; i < ROWS(rows); i++) {
+        msoauth_identity_t *id = build(rows[i].claims, rows[i].graph, NULL);
+        ROW_CHECK(failures, id->email_verified == rows[i].verified,
+                  "row %zu %s: email '%s', expected %d, got %d", i, rows[i].claims,
+                  unit_show(id->email), rows[i].verified, id->email_verified);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* Array claims: one claim_lists entry per element (for the Require rules) beside the joined
+ * value (for the exports); scalar claims have no list entry. */
+static void test_identity_array_claims_are_kept_element_wise(void **state)
+{
+    static const struct {
+        const char *claim, *elements, *joined;
+    } rows[] = {
+        {"roles", "Admin|Reader|a,b", "Admin,Reader,a,b"},
+        {"mixed", "1|x|true|false|", "1,x,true,false,"},
+        {"nested", "[\"a\",\"b\"]|{\"k\":1}", "[\"a\",\"b\"],{\"k\":1}"},
+        {"one", "only", "only"},
+        {"crlf", "a  b|c", "a  b,c"},
+        {"empty_arr", "", ""},
+        {"s", "", "text"},
+        {"obj", "", "{\"a\":[1,2]}"},
+    };
+    msoauth_identity_t *id;
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    id = build("{\"oid\":\"o\",\"roles\":[\"Admin\",\"Reader\",\"a,b\"],"
+               "\"mixed\":[1,\"x\",true,false,null],\"nested\":[[\"a\",\"b\"],{\"k\":1}],"
+               "\"one\":[\"only\"],\"crlf\":[\"a\\r\\nb\",\"c\"],\"empty_arr\":[],\"s\":\"text\","
+               "\"obj\":{\"a\":[1,2]}}",
+               NULL, NULL);
+    for (i = 0; i < ROWS(rows); i++) {
+        const apr_array_header_t *arr = apr_table_elts(id->claim_lists);
+        const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+        const char *elements = "";
+        int k, n = 0;
+        for (k = 0; k < arr->nelts; k++) {
+            if (!strcmp(e[k].key, rows[i].claim)) {
+                elements = apr_pstrcat(unit_pool, elements, n++ ? "|" : "", e[k].val, NULL);
+            }
+        }
+        ROW_CHECK(failures,
+                  unit_streq(elements, rows[i].elements)
+                      && unit_streq(apr_table_get(id->claims, rows[i].claim), rows[i].joined),
+                  "claim '%s': elements '%s' (expected '%s'), joined '%s' (expected '%s')",
+                  rows[i].claim, unit_show(elements), unit_show(rows[i].elements),
+                  unit_show(apr_table_get(id->claims, rows[i].claim)), unit_show(rows[i].joined));
+    }
+    assert_int_equal(failures, 0);
+}
+
+#define HAS_CLAIMS                                                                                 \
+    "{\"oid\":\"o\",\"tid\":\"" WORK_TID "\",\"roles\":[\"Admin\",\"Reader\",\"a,b\"],"           \
+    "\"wids\":[\"62e90394-69f5-4237-9190-012177145e10\"],\"department\":\"Sales, EMEA\","        \
+    "\"exp\":1700003600,\"flag\":true,\"n\":null,\"nums\":[1,2]}"
+
+/* Require msoauth-claim / msoauth-role: equals the value, or (arrays) contains it. Exact,
+ * case-sensitive values; a list element never matches a part of itself or the joined form. */
+static void test_identity_claim_has(void **state)
+{
+    static const struct {
+        const char *claim, *value;
+        int has;
+    } rows[] = {
+        {"roles", "Admin", 1},
+        {"roles", "Reader", 1},
+        {"roles", "a,b", 1},
+        {"roles", "a", 0},
+        {"roles", "b", 0},
+        {"roles", "admin", 0},
+        {"roles", "Admin,Reader,a,b", 0},
+        {"roles", "Admin ", 0},
+        {"roles", "", 0},
+        {"wids", "62e90394-69f5-4237-9190-012177145e10", 1},
+        {"tid", WORK_TID, 1},
+        {"tid", "72f988bf", 0},
+        {"department", "Sales, EMEA", 1},
+        {"department", "Sales", 0},
+        {"exp", "1700003600", 1},
+        {"flag", "true", 1},
+        {"n", "", 0}, /* an empty value never matches, even an empty claim */
+        {"nums", "2", 1},
+        {"nums", "1,2", 0},
+        {"missing", "", 0},
+        {"missing", "x", 0},
+    };
+    msoauth_identity_t *id;
+    const msoauth_identity_t *versions[2];
+    size_t i, v;
+    int failures = 0;
+
+    (void)state;
+    id = build(HAS_CLAIMS, NULL, NULL);
+    versions[0] = id;
+    versions[1] = NULL;
+    {
+        const char *err = NULL;
+        msoauth_identity_t *back = NULL;
+        assert_int_equal(msoauth_identity_parse(
+                             unit_pool, msoauth_identity_serialize(unit_pool, id), &back, &err),
+                         APR_SUCCESS);
+        versions[1] = back;
+    }
+    for (v = 0; v < 2; v++) {
+        for (i = 0; i < ROWS(rows); i++) {
+            int got = msoauth_identity_claim_has(versions[v], rows[i].claim, rows[i].value);
+            ROW_CHECK(failures, got == rows[i].has, "%s, row %zu %s:'%s': expected %d, got %d",
+                      v ? "after the session" : "at sign-in", i, rows[i].claim,
+                      unit_show(rows[i].value), rows[i].has, got);
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* An empty array has no element: "Require msoauth-claim roles:" (an empty value passes the
+ * directive's check) must not match a user whose token says "roles": []. */
+static void test_identity_claim_has_empty_array_contains_nothing(void **state)
+{
+    msoauth_identity_t *id;
+
+    (void)state;
+    id = build("{\"oid\":\"o\",\"roles\":[]}", NULL, NULL);
+    if (msoauth_identity_claim_has(id, "roles", "")) {
+        fail_msg("roles [] is reported to contain \"\" (claims table holds '%s', no list entry)",
+                 unit_show(apr_table_get(id->claims, "roles")));
+    }
+}
+
+static void test_identity_in_group(void **state)
+{
+    static const struct {
+        const char *group;
+        int in;
+    } rows[] = {
+        {"11111111-aaaa-4bbb-8ccc-000000000001", 1},
+        {"11111111-AAAA-4BBB-8CCC-000000000001", 1},
+        {"22222222-aaaa-4bbb-8ccc-000000000002", 1},
+        {"33333333-aaaa-4bbb-8ccc-000000000003", 0},
+        {"11111111-aaaa-4bbb-8ccc-00000000000", 0},
+        {"11111111-aaaa-4bbb-8ccc-0000000000011", 0},
+        {"", 0},
+    };
+    msoauth_identity_t *id, none;
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    /* the groups claim alone does not make membership: only resolved groups count */
+    id = build("{\"oid\":\"o\",\"groups\":[\"33333333-aaaa-4bbb-8ccc-000000000003\"]}", NULL, NULL);
+    *(const char **)apr_array_push(id->groups) = "11111111-aaaa-4bbb-8ccc-000000000001";
+    *(const char **)apr_array_push(id->groups) = "22222222-aaaa-4bbb-8ccc-000000000002";
+    for (i = 0; i < ROWS(rows); i++) {
+        int got = msoauth_identity_in_group(id, rows[i].group);
+        ROW_CHECK(failures, got == rows[i].in, "row %zu '%s': expected %d, got %d", i,
+                  rows[i].group, rows[i].in, got);
+    }
+    assert_int_equal(failures, 0);
+    memset(&none, 0, sizeof(none));
+    assert_false(msoauth_identity_in_group(&none, "11111111-aaaa-4bbb-8ccc-000000000001"));
+}
+
+/* Every field added at or after sign-in survives the session: activity time, token handle, time
+ * zone, locale, the two flags, array claims element by element, and resolved groups. */
+static void test_identity_round_trips_the_session_fields(void **state)
+{
+    msoauth_identity_t *id, *back = NULL;
+    const char *payload, *err = NULL;
+
+    (void)state;
+    id = build("{\"oid\":\"o\"," PERSONAL ",\"email\":\"bob@outlook.test\","
+               "\"preferred_username\":\"bob@outlook.test\",\"xms_pl\":\"en-GB\","
+               "\"roles\":[\"a&b\",\"c=d\",\"e,f\",\"\",\"g+h %41\"],\"groups\":[],"
+               "\"amr\":[\"pwd\",\"mfa\"]}",
+               NULL, NULL);
+    id->sid = "sid-1";
+    id->last_seen = NOW + 120;
+    id->token_handle = "h4ndle_-XYZ";
+    id->timezone = "America/Argentina/Buenos_Aires";
+    id->has_photo = 1;
+    *(const char **)apr_array_push(id->groups) = "11111111-aaaa-4bbb-8ccc-000000000001";
+    *(const char **)apr_array_push(id->groups) = "22222222-aaaa-4bbb-8ccc-000000000002";
+    assert_int_equal(id->email_verified, 1);
+    payload = msoauth_identity_serialize(unit_pool, id);
+    assert_int_equal(msoauth_identity_parse(unit_pool, payload, &back, &err), APR_SUCCESS);
+    assert_same_identity(id, back);
+    assert_true(back->last_seen == NOW + 120);
+    assert_string_equal(back->token_handle, "h4ndle_-XYZ");
+    assert_string_equal(back->timezone, "America/Argentina/Buenos_Aires");
+    assert_string_equal(back->locale, "en-GB");
+    assert_int_equal(back->email_verified, 1);
+    assert_int_equal(back->has_photo, 1);
+    assert_string_equal(apr_table_get(back->claims, "roles"), "a&b,c=d,e,f,,g+h %41");
+    assert_true(msoauth_identity_claim_has(back, "roles", "e,f"));
+    assert_false(msoauth_identity_claim_has(back, "roles", "")); /* an empty value never matches */
+    assert_true(msoauth_identity_claim_has(back, "roles", "g+h %41"));
+    assert_false(msoauth_identity_claim_has(back, "roles", "e"));
+    assert_true(msoauth_identity_in_group(back, "22222222-AAAA-4BBB-8CCC-000000000002"));
+    assert_int_equal(back->groups->nelts, 2);
+}
+
+/* Empty optional fields are left out of the payload (it travels in a cookie on every request),
+ * and read back as empty. */
+static void test_identity_payload_leaves_out_empty_optional_fields(void **state)
+{
+    static const char *const absent[] = {"&h=", "&tz=", "&lc=", "&ev=", "&ph=", "&g=", "&l."};
+    msoauth_identity_t *id, *back = NULL;
+    const char *payload, *err = NULL;
+    size_t i;
+
+    (void)state;
+    id = build("{\"oid\":\"o\"," WORK ",\"email\":\"a@contoso.test\"}", NULL, NULL);
+    payload = msoauth_identity_serialize(unit_pool, id);
+    for (i = 0; i < ROWS(absent); i++) {
+        if (strstr(payload, absent[i])) {
+            fail_msg("'%s' in payload '%s'", absent[i], payload);
+        }
+    }
+    assert_non_null(strstr(payload, "&a=1700000000"));
+    assert_int_equal(msoauth_identity_parse(unit_pool, payload, &back, &err), APR_SUCCESS);
+    assert_string_equal(back->token_handle, "");
+    assert_string_equal(back->timezone, "");
+    assert_string_equal(back->locale, "");
+    assert_int_equal(back->email_verified, 0);
+    assert_int_equal(back->has_photo, 0);
+    assert_int_equal(back->groups->nelts, 0);
+}
+
+/* Payload rows for the fields added with the session features. */
+static void test_identity_parse_reads_the_session_fields(void **state)
+{
+    static const struct {
+        const char *payload;
+        apr_int64_t last_seen;
+        int ev, ph;
+        const char *roles, *groups;
+    } rows[] = {
+        {"v=1&t=100&ru=x", 100, 0, 0, NULL, ""},                  /* no "a": the login time */
+        {"v=1&t=100&ru=x&a=160", 160, 0, 0, NULL, ""},
+        {"v=1&t=100&ru=x&ev=1&ph=1", 100, 1, 1, NULL, ""},
+        {"v=1&t=100&ru=x&ev=0&ph=0", 100, 0, 0, NULL, ""},
+        {"v=1&t=100&ru=x&ev=true&ph=yes", 100, 0, 0, NULL, ""},
+        {"v=1&t=100&ru=x&l.roles=a&l.roles=b%2Cc", 100, 0, 0, "a,b,c", ""},
+        {"v=1&t=100&ru=x&l.roles=&l.roles=b", 100, 0, 0, ",b", ""},
+        {"v=1&t=100&ru=x&c.roles=a%2Cb", 100, 0, 0, "a,b", ""},
+        {"v=1&t=100&ru=x&g=G1&g=g2", 100, 0, 0, NULL, "G1 g2"},
+    };
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    for (i = 0; i < ROWS(rows); i++) {
+        msoauth_identity_t *id = NULL;
+        const char *err = NULL;
+        apr_status_t rv = msoauth_identity_parse(unit_pool, rows[i].payload, &id, &err);
+        ROW_CHECK(failures,
+                  rv == APR_SUCCESS && id && id->last_seen == rows[i].last_seen
+                      && id->email_verified == rows[i].ev && id->has_photo == rows[i].ph
+                      && unit_streq(apr_table_get(id->claims, "roles"), rows[i].roles)
+                      && unit_streq(groups_text(id->groups), rows[i].groups),
+                  "row %zu '%s': rv %d (%s)", i, rows[i].payload, rv, unit_show(err));
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* A claim left out for size is gone from claim_lists too: no Require rule can match a claim
+ * the session does not hold. */
+static void test_identity_dropped_array_claims_leave_no_elements(void **state)
+{
+    json_t *claims = msoauth_json_own(unit_pool, json_pack("{s:s}", "oid", "o"));
+    msoauth_identity_t *id = NULL;
+    const char *err = NULL, *dropped = NULL, *payload;
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
+    int i, k;
+
+    (void)state;
+    /* six arrays of 60 short elements: each well under the per-claim cap, together too big */
+    for (k = 0; k < 6; k++) {
+        json_t *arr_claim = json_array();
+        for (i = 0; i < 60; i++) {
+            json_array_append_new(arr_claim,
+                                  json_string(apr_psprintf(unit_pool, "r%d-%02d", k, i)));
+        }
+        json_object_set_new(claims, apr_psprintf(unit_pool, "list%d", k), arr_claim);
+    }
+    assert_int_equal(
+        msoauth_identity_build(unit_pool, claims, NULL, "oid", NOW, &id, &dropped, &err),
+        APR_SUCCESS);
+    assert_non_null(dropped);
+    payload = msoauth_identity_serialize(unit_pool, id);
+    assert_true(strlen(payload) <= MSOAUTH_PAYLOAD_MAX);
+    arr = apr_table_elts(id->claim_lists);
+    e = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        if (!apr_table_get(id->claims, e[i].key)) {
+            fail_msg("claim_lists keeps '%s' after the claim was dropped (%s)", e[i].key, dropped);
+        }
+    }
+    for (k = 0; k < 6; k++) {
+        const char *name = apr_psprintf(unit_pool, "list%d", k);
+        if (!apr_table_get(id->claims, name)) {
+            assert_false(
+                msoauth_identity_claim_has(id, name, apr_psprintf(unit_pool, "r%d-00", k)));
+        }
+        else {
+            assert_true(msoauth_identity_claim_has(id, name, apr_psprintf(unit_pool, "r%d-59", k)));
+        }
+    }
+}
+
+/* The payload budget (MSOAUTH_PAYLOAD_MAX) is what keeps the session cookie under 4 KB. The
+ * callback completes the identity after msoauth_identity_build has trimmed it: a 22-character
+ * sid, a 43-character token handle, the time zone, the photo flag and the wanted groups. The
+ * stored identity must still fit: build has to leave room for them. */
+static void test_identity_budget_leaves_room_for_what_sign_in_adds(void **state)
+{
+    char *value = apr_palloc(unit_pool, MSOAUTH_CLAIM_VALUE_MAX + 1);
+    json_t *claims =
+        msoauth_json_own(unit_pool, json_pack("{s:s, s:s}", "oid", "o", "tid", WORK_TID));
+    msoauth_identity_t *id = NULL;
+    const char *err = NULL, *dropped = NULL;
+    apr_size_t at_build, completed;
+    int i;
+
+    (void)state;
+    /* a token whose claims add up past the budget: build trims it to fit */
+    for (i = 0; i < 8; i++) {
+        memset(value, 'a' + i, 300 + 97 * i);
+        value[300 + 97 * i] = '\0';
+        json_object_set_new(claims, apr_psprintf(unit_pool, "ext%d", i), json_string(value));
+    }
+    assert_int_equal(
+        msoauth_identity_build(unit_pool, claims, NULL, "oid", NOW, &id, &dropped, &err),
+        APR_SUCCESS);
+    assert_non_null(dropped);
+    at_build = strlen(msoauth_identity_serialize(unit_pool, id));
+    assert_true(at_build <= MSOAUTH_PAYLOAD_MAX);
+    /* what msoauth_callback_handle sets afterwards (sizes as callback.c and tokenstore.c make
+     * them: msoauth_random_b64url(16) and (32)) */
+    id->sid = "AAAAAAAAAAAAAAAAAAAAAA";
+    id->token_handle = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+    id->timezone = "America/Argentina/Buenos_Aires";
+    id->has_photo = 1;
+    *(const char **)apr_array_push(id->groups) = "11111111-aaaa-4bbb-8ccc-000000000001";
+    *(const char **)apr_array_push(id->groups) = "22222222-aaaa-4bbb-8ccc-000000000002";
+    completed = strlen(msoauth_identity_serialize(unit_pool, id));
+    if (completed > MSOAUTH_PAYLOAD_MAX) {
+        fail_msg("payload is %zu bytes at build, %zu once sign-in completes it: over "
+                 "MSOAUTH_PAYLOAD_MAX (%d)",
+                 at_build, completed, MSOAUTH_PAYLOAD_MAX);
+    }
 }
 
 int main(void)
@@ -676,6 +1187,18 @@ int main(void)
         UNIT_TEST(test_identity_round_trips_a_minimal_identity),
         UNIT_TEST(test_identity_parse_accepts_well_formed_payloads),
         UNIT_TEST(test_identity_parse_rejects_malformed_payloads),
+        UNIT_TEST(test_identity_build_sets_the_session_fields),
+        UNIT_TEST(test_identity_locale_source),
+        UNIT_TEST(test_identity_email_verified),
+        UNIT_TEST(test_identity_array_claims_are_kept_element_wise),
+        UNIT_TEST(test_identity_claim_has),
+        UNIT_TEST(test_identity_claim_has_empty_array_contains_nothing),
+        UNIT_TEST(test_identity_in_group),
+        UNIT_TEST(test_identity_round_trips_the_session_fields),
+        UNIT_TEST(test_identity_payload_leaves_out_empty_optional_fields),
+        UNIT_TEST(test_identity_parse_reads_the_session_fields),
+        UNIT_TEST(test_identity_dropped_array_claims_leave_no_elements),
+        UNIT_TEST(test_identity_budget_leaves_room_for_what_sign_in_adds),
     };
     return cmocka_run_group_tests_name("identity", tests, unit_group_setup, unit_group_teardown);
 }

@@ -1,4 +1,5 @@
-/* Unit tests for src/token.c: the code-redemption request body and the token endpoint's answer. */
+/* Unit tests for src/token.c: the code-redemption request body and the token endpoint's answer,
+ * for the authorization code and for the refresh_token grant. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -272,6 +273,159 @@ static void test_token_request_body_exact_form(void **state)
                         "&redirect_uri=https%3a%2f%2fh%2fcb&code_verifier=ver&scope=openid+email");
 }
 
+/* The code redemption also hands back the refresh token (offline_access) and the granted scopes
+ * (MailboxSettings.Read decides whether the time zone is read). */
+static void test_token_parse_keeps_refresh_token_and_scope(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *refresh_token, *scope;
+    } rows[] = {
+        {"{\"id_token\":\"h.p.s\",\"access_token\":\"at\",\"refresh_token\":\"0.AXYA-rt_1\","
+         "\"scope\":\"openid profile email offline_access User.Read MailboxSettings.Read\"}",
+         "0.AXYA-rt_1", "openid profile email offline_access User.Read MailboxSettings.Read"},
+        {"{\"id_token\":\"h.p.s\",\"access_token\":\"at\",\"scope\":\"User.Read\"}", NULL,
+         "User.Read"},
+        {"{\"id_token\":\"h.p.s\",\"access_token\":\"at\",\"refresh_token\":\"rt\"}", "rt", NULL},
+        {"{\"id_token\":\"h.p.s\",\"access_token\":\"at\"}", NULL, NULL},
+        {"{\"id_token\":\"h.p.s\",\"refresh_token\":7,\"scope\":[\"User.Read\"]}", NULL, NULL},
+        {"{\"id_token\":\"h.p.s\",\"refresh_token\":null,\"scope\":null}", NULL, NULL},
+        {"{\"id_token\":\"h.p.s\",\"refresh_token\":\"r\\u0000t\",\"scope\":\"a\\u0000b\"}", NULL,
+         NULL}, /* a NUL inside is not the string it would seem */
+        {"{\"id_token\":\"h.p.s\",\"refresh_token\":\"\",\"scope\":\"\"}", "", ""},
+    };
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    for (i = 0; i < ROWS(rows); i++) {
+        msoauth_token_resp_t t;
+        const char *err = NULL;
+        apr_status_t rv = parse(200, rows[i].body, &t, &err);
+        ROW_CHECK(failures,
+                  rv == APR_SUCCESS && unit_streq(t.refresh_token, rows[i].refresh_token)
+                      && unit_streq(t.scope, rows[i].scope),
+                  "row %zu: rv %d refresh_token '%s' scope '%s' (%s)", i, rv,
+                  unit_show(t.refresh_token), unit_show(t.scope), unit_show(err));
+    }
+    assert_int_equal(failures, 0);
+}
+
+static apr_status_t parse_refresh(long status, const char *body, msoauth_token_resp_t *out,
+                                  const char **err)
+{
+    return msoauth_token_parse_refresh(unit_pool, status, body, body ? strlen(body) : 0, out, err);
+}
+
+/* A refresh answer needs an access token; the id_token and a new refresh token are optional. */
+static void test_token_parse_refresh_success(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *access_token, *id_token, *refresh_token, *scope;
+        apr_int64_t expires_in;
+    } rows[] = {
+        {"{\"token_type\":\"Bearer\",\"scope\":\"openid offline_access User.Read\","
+         "\"expires_in\":4493,\"ext_expires_in\":4493,\"access_token\":\"at-2\","
+         "\"refresh_token\":\"rt-2\",\"id_token\":\"h.p.s\"}",
+         "at-2", "h.p.s", "rt-2", "openid offline_access User.Read", 4493},
+        {"{\"access_token\":\"at-2\",\"expires_in\":\"3599\"}", "at-2", NULL, NULL, NULL, 3599},
+        {"{\"access_token\":\"at-2\",\"refresh_token\":\"rt-2\"}", "at-2", NULL, "rt-2", NULL, -1},
+        {"{\"access_token\":\"at-2\",\"id_token\":\"\"}", "at-2", "", NULL, NULL, -1},
+    };
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    for (i = 0; i < ROWS(rows); i++) {
+        msoauth_token_resp_t t;
+        const char *err = NULL;
+        apr_status_t rv = parse_refresh(200, rows[i].body, &t, &err);
+        ROW_CHECK(failures,
+                  rv == APR_SUCCESS && unit_streq(t.access_token, rows[i].access_token)
+                      && unit_streq(t.id_token, rows[i].id_token)
+                      && unit_streq(t.refresh_token, rows[i].refresh_token)
+                      && unit_streq(t.scope, rows[i].scope) && t.expires_in == rows[i].expires_in
+                      && t.error == NULL,
+                  "row %zu: rv %d access '%s' id '%s' refresh '%s' scope '%s' expires_in %"
+                  APR_INT64_T_FMT " (%s)",
+                  i, rv, unit_show(t.access_token), unit_show(t.id_token),
+                  unit_show(t.refresh_token), unit_show(t.scope), t.expires_in, unit_show(err));
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_token_parse_refresh_requires_an_access_token(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"id_token\":\"h.p.s\",\"refresh_token\":\"rt\"}",
+        "{\"access_token\":\"\",\"refresh_token\":\"rt\"}",
+        "{\"access_token\":null}",
+        "{\"access_token\":42}",
+        "{\"access_token\":\"a\\u0000t\"}",
+        "{}",
+    };
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    for (i = 0; i < ROWS(bodies); i++) {
+        msoauth_token_resp_t t;
+        const char *err = NULL;
+        apr_status_t rv = parse_refresh(200, bodies[i], &t, &err);
+        ROW_CHECK(failures, rv == APR_EINVAL && err && strstr(err, "access_token"),
+                  "row %zu '%s': rv %d (%s)", i, unit_show(bodies[i]), rv, unit_show(err));
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* A revoked or expired refresh token: Microsoft's error object, as for the code redemption. */
+static void test_token_parse_refresh_errors(void **state)
+{
+    static const struct {
+        long status;
+        const char *body;
+        apr_status_t rv;
+        const char *error, *aadsts;
+    } rows[] = {
+        {400,
+         "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70008: The provided "
+         "authorization code or refresh token has expired due to inactivity.\","
+         "\"error_codes\":[70008],\"trace_id\":\"t\",\"correlation_id\":\"c\"}",
+         MSOAUTH_ETOKENERR, "invalid_grant", "AADSTS70008"},
+        {400,
+         "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS50173: The provided grant "
+         "has expired due to it being revoked.\"}",
+         MSOAUTH_ETOKENERR, "invalid_grant", "AADSTS50173"},
+        {400,
+         "{\"error\":\"interaction_required\",\"error_codes\":[50076],\"access_token\":\"at\"}",
+         MSOAUTH_ETOKENERR, "interaction_required", "AADSTS50076"},
+        {200, "{\"error\":\"temporarily_unavailable\",\"access_token\":\"at\"}", MSOAUTH_ETOKENERR,
+         "temporarily_unavailable", NULL},
+        {503, "{\"access_token\":\"at\"}", MSOAUTH_ETOKENERR, "(no error code)", NULL},
+        {502, "<html>Bad Gateway</html>", APR_EINVAL, NULL, NULL},
+        {200, "", APR_EINVAL, NULL, NULL},
+        {200, NULL, APR_EINVAL, NULL, NULL},
+    };
+    size_t i;
+    int failures = 0;
+
+    (void)state;
+    for (i = 0; i < ROWS(rows); i++) {
+        msoauth_token_resp_t t;
+        const char *err = NULL;
+        apr_status_t rv = parse_refresh(rows[i].status, rows[i].body, &t, &err);
+        ROW_CHECK(failures,
+                  rv == rows[i].rv && unit_streq(t.error, rows[i].error)
+                      && unit_streq(t.aadsts, rows[i].aadsts) && t.access_token == NULL && err
+                      && strstr(err, apr_ltoa(unit_pool, rows[i].status)),
+                  "row %zu: rv %d error '%s' aadsts '%s' access '%s' (%s)", i, rv,
+                  unit_show(t.error), unit_show(t.aadsts), unit_show(t.access_token),
+                  unit_show(err));
+    }
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +437,10 @@ int main(void)
         UNIT_TEST(test_token_parse_rejects_oversized_body),
         UNIT_TEST(test_token_request_body_escapes_every_value),
         UNIT_TEST(test_token_request_body_exact_form),
+        UNIT_TEST(test_token_parse_keeps_refresh_token_and_scope),
+        UNIT_TEST(test_token_parse_refresh_success),
+        UNIT_TEST(test_token_parse_refresh_requires_an_access_token),
+        UNIT_TEST(test_token_parse_refresh_errors),
     };
     return cmocka_run_group_tests_name("token", tests, unit_group_setup, unit_group_teardown);
 }

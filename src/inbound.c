@@ -11,6 +11,15 @@
 #include "outbound.h"
 #include "pending.h"
 
+static int collect_reserved_env(void *data, const char *key, const char *value)
+{
+    (void)value;
+    if (!strncmp(key, "HTTP_", 5) && msoauth_header_is_reserved(key + 5)) {
+        *(const char **)apr_array_push((apr_array_header_t *)data) = key;
+    }
+    return 1;
+}
+
 int msoauth_is_active(request_rec *r)
 {
     const char *type = ap_auth_type(r);
@@ -56,6 +65,13 @@ int msoauth_inbound_scrub(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed inbound header %s: that namespace is ours",
                       msoauth_log_trunc(r->pool, name, 64));
         apr_table_unset(r->headers_in, name);
+    }
+    /* A subrequest's headers are a copy, but its environment may already hold the main request's
+     * HTTP_* variables (mod_include calls ap_add_common_vars): drop forged ones there too. */
+    forged->nelts = 0;
+    apr_table_do(collect_reserved_env, forged, r->subprocess_env, NULL);
+    for (i = 0; i < forged->nelts; i++) {
+        apr_table_unset(r->subprocess_env, APR_ARRAY_IDX(forged, i, const char *));
     }
     return DECLINED;
 }

@@ -30,11 +30,15 @@ APACHE = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
 DEFAULT_MODULE = os.path.join(REPO, "build", "mod_auth_msoauth.so")
 ENV_CGI = os.path.join(HERE, "cgi", "env.cgi")
+# The PHP application: php.cgi runs env.php with Debian's php-cgi (see the comment in php.cgi).
+PHP_CGI = os.path.join(HERE, "cgi", "php.cgi")
+PHP_FILES = [PHP_CGI, os.path.join(HERE, "cgi", "env.php")]
+PHP_BINARY = "/usr/bin/php-cgi"
 
 # The httpd modules loaded for every run, in load order (mpm first).
 BASE_MODULES = ["mpm_event", "authz_core", "authn_core", "authz_user", "authz_host", "mime", "alias", "cgid",
                 "env", "log_config", "headers", "setenvif", "dir", "ssl", "socache_shmcb", "session",
-                "session_cookie", "session_crypto"]
+                "session_cookie", "session_crypto", "proxy", "proxy_http"]
 
 
 _BUILTIN = None
@@ -221,13 +225,17 @@ def location_script_alias(path, script):
 
 class VHost:
     """One <VirtualHost 127.0.0.1:port>: TLS (with the test cert) or plain http, its own directives and
-    {location path: directives}. Every location is mapped to the env CGI."""
+    {location path: directives}, written in that order (Apache merges <Location> sections in file order, so a
+    nested path comes after its parent). Every location is mapped to the env CGI, unless scripts
+    ({path: script}) names another script for it, or None: no script (a ProxyPass location). scripts may also map
+    paths that are no location of their own. The longest path is matched first."""
 
-    def __init__(self, port, tls=True, directives=None, locations=None):
+    def __init__(self, port, tls=True, directives=None, locations=None, scripts=None):
         self.port = port
         self.tls = tls
         self.directives = directives or {}
         self.locations = dict(locations or {})
+        self.scripts = dict(scripts or {})
 
     @property
     def scheme(self):
@@ -293,8 +301,12 @@ def apache_config(workdir, vhosts, global_directives=None, module=None, modules=
                     '    SSLCertificateKeyFile "%s"' % pki_.key]
         if vh.directives:
             out.append(render_directives(vh.directives))
-        for path in vh.locations:
-            out.append("    " + location_script_alias(path, cgi_script))
+        aliases = dict.fromkeys(vh.locations, cgi_script)
+        aliases.update(vh.scripts)
+        # mod_alias takes the first match in file order: the longest (most specific) path first.
+        for path in sorted(aliases, key=len, reverse=True):
+            if aliases[path]:
+                out.append("    " + location_script_alias(path, aliases[path]))
         for path, directives in vh.locations.items():
             out.append('    <Location "%s">' % path)
             out.append(render_directives(directives, indent="        "))
@@ -304,14 +316,18 @@ def apache_config(workdir, vhosts, global_directives=None, module=None, modules=
 
 
 def install_cgi(workdir, source=ENV_CGI):
-    """Copy the CGI script into workdir/cgi (0755), where Apache's children can run it."""
+    """Copy the CGI script (or a list of files) into workdir/cgi (0755), where Apache's children can run it;
+    returns the path of the (first) copy."""
     d = os.path.join(workdir, "cgi")
     os.makedirs(d, exist_ok=True)
     os.chmod(d, 0o755)
-    dest = os.path.join(d, os.path.basename(source))
-    shutil.copyfile(source, dest)
-    os.chmod(dest, 0o755)
-    return dest
+    paths = []
+    for src in [source] if isinstance(source, str) else source:
+        dest = os.path.join(d, os.path.basename(src))
+        shutil.copyfile(src, dest)
+        os.chmod(dest, 0o755 if os.access(src, os.X_OK) else 0o644)
+        paths.append(dest)
+    return paths[0]
 
 
 def configtest(conf_text, workdir=None):

@@ -89,9 +89,12 @@ def test_graph_is_called_with_the_access_token(server, browser, mock):
     assert login(browser, server.url("/app/graph")).status_code == 302
     issued = mock.issued()
     graph = mock.requests("graph")
-    assert len(graph) == 1
-    assert graph[0]["path"] == "/v1.0/me"
+    assert len(graph) == 1, "one round trip: the profile and its extras in one $batch"
+    assert (graph[0]["method"], graph[0]["path"]) == ("POST", "/v1.0/$batch")
     assert graph[0]["authorization"] == "Bearer " + issued[-1]["access_token"]
+    assert graph[0]["content_type"].split(";")[0] == "application/json"
+    me = [r for r in graph[0]["batch"] if r["id"] == "me"]
+    assert len(me) == 1 and me[0]["method"] == "GET" and me[0]["url"].startswith("/me?$select="), graph[0]["batch"]
 
 
 def test_return_to_the_original_url_with_its_query_string(server, browser):

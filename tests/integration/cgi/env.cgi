@@ -2,8 +2,10 @@
 """CGI script for the integration tests and the demo: shows its environment.
 
 JSON by default (what the tests read); an HTML table when the query string has format=html or the browser
-asks for text/html first (the demo page).
+asks for text/html first (the demo page); with format=raw, JSON of base64-encoded values, for byte-exact checks
+of header values that are not UTF-8 (MSOAuthHeaderEncoding latin1).
 """
+import base64
 import html
 import json
 import os
@@ -16,7 +18,12 @@ def main():
     query = env.get("QUERY_STRING", "")
     accept = env.get("HTTP_ACCEPT", "")
     out = sys.stdout.buffer
-    if "format=html" in query.split("&") or accept.startswith("text/html"):
+    if "format=raw" in query.split("&"):
+        raw = {k.decode("utf-8", "backslashreplace"): base64.b64encode(v).decode("ascii")
+               for k, v in os.environb.items()}
+        body = json.dumps(raw, sort_keys=True, indent=1).encode("utf-8")
+        out.write(b"Content-Type: application/json; charset=utf-8\r\n")
+    elif "format=html" in query.split("&") or accept.startswith("text/html"):
         ours = sorted(k for k in env if k.startswith("MSOAUTH_") or k in ("REMOTE_USER", "AUTH_TYPE"))
         rest = sorted(k for k in env if k not in ours)
 

@@ -4,7 +4,9 @@
 #include <apr_strings.h>
 #include <apr_general.h>
 #include <apr_encode.h>
+#include <limits.h>
 #include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "random.h"
 
@@ -43,14 +45,45 @@ int msoauth_is_b64url_token(const char *s, apr_size_t len)
 
 const unsigned char *msoauth_b64url_decode(apr_pool_t *p, const char *s, apr_size_t *len)
 {
-    apr_size_t n = strlen(s);
+    apr_size_t n = strlen(s), i, padded = (n + 3) & ~(apr_size_t)3;
+    unsigned char *std, *out;
+    int got;
 
-    /* apr's decoder is lenient about some inputs; the alphabet check keeps it strict.
-     * A length of 1 mod 4 can never be valid base64. */
-    if (!msoauth_is_b64url_token(s, n) || n % 4 == 1) {
+    /* A length of 1 mod 4 can never be valid base64; the alphabet check keeps decoding strict. */
+    if (n % 4 == 1 || n > (apr_size_t)INT_MAX / 2) {
         return NULL;
     }
-    return apr_pdecode_base64_binary(p, s, n, APR_ENCODE_BASE64URL, len);
+    /* OpenSSL's decoder is several times faster than apr's on the session-sized values read on
+     * every request: map the URL alphabet to the standard one and pad. */
+    std = apr_palloc(p, padded + 1);
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            std[i] = (unsigned char)c;
+        }
+        else if (c == '-') {
+            std[i] = '+';
+        }
+        else if (c == '_') {
+            std[i] = '/';
+        }
+        else {
+            return NULL;
+        }
+    }
+    for (; i < padded; i++) {
+        std[i] = '=';
+    }
+    std[padded] = '\0';
+    out = apr_palloc(p, padded / 4 * 3 + 1);
+    got = EVP_DecodeBlock(out, std, (int)padded);
+    if (got < 0) {
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts the padding as zero bytes */
+    *len = (apr_size_t)got - (padded - n);
+    out[*len] = '\0';
+    return out;
 }
 
 const char *msoauth_pkce_challenge(apr_pool_t *p, const char *verifier)

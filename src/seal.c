@@ -31,11 +31,28 @@ static apr_status_t hkdf_expand(const unsigned char *prk, const char *info, unsi
     return ok ? APR_SUCCESS : APR_EGENERAL;
 }
 
+/* OpenSSL 3 looks the cipher up (with locks) on every EVP_aes_256_gcm() init: fetch it once.
+ * Called from msoauth_keys_derive, at start-up, before any thread. */
+static EVP_CIPHER *gcm;
+
+static const EVP_CIPHER *cipher(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    if (!gcm) {
+        gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    }
+    return gcm ? gcm : EVP_aes_256_gcm();
+#else
+    return EVP_aes_256_gcm();
+#endif
+}
+
 apr_status_t msoauth_keys_derive(const char *passphrase, apr_size_t len, msoauth_keys_t *keys)
 {
     unsigned char prk[MSOAUTH_KEY_LEN];
     apr_status_t rv;
 
+    cipher();
     if (!PKCS5_PBKDF2_HMAC(passphrase, (int)len, (const unsigned char *)PBKDF2_SALT,
                            (int)sizeof(PBKDF2_SALT) - 1, PBKDF2_ITERATIONS, EVP_sha256(),
                            MSOAUTH_KEY_LEN, prk)) {
@@ -67,7 +84,7 @@ apr_status_t msoauth_seal(apr_pool_t *p, const unsigned char *key, const char *a
         return APR_EGENERAL;
     }
     ctx = EVP_CIPHER_CTX_new();
-    ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv) == 1
+    ok = ctx && EVP_EncryptInit_ex(ctx, cipher(), NULL, key, iv) == 1
          && EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1
          && EVP_EncryptUpdate(ctx, ct, &n, plain, (int)len) == 1 && (apr_size_t)n == len
          && EVP_EncryptFinal_ex(ctx, ct + n, &n) == 1
@@ -107,7 +124,7 @@ apr_status_t msoauth_open(apr_pool_t *p, const unsigned char *key, const char *a
     out = apr_palloc(p, ctlen + 1);
     ctx = EVP_CIPHER_CTX_new();
     /* GCM checks the tag in DecryptFinal, in constant time; nothing is returned unless it matches. */
-    ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) == 1
+    ok = ctx && EVP_DecryptInit_ex(ctx, cipher(), NULL, key, buf + 1) == 1
          && EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1
          && EVP_DecryptUpdate(ctx, out, &n, buf + 1 + IV_LEN, (int)ctlen) == 1
          && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,

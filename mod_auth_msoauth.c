@@ -240,6 +240,16 @@ static const char *set_scope(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
+/* whichever of the two directives comes second sees both */
+static void warn_form_post_over_http(cmd_parms *cmd, const msoauth_dir_cfg_t *c)
+{
+    if (c->response_mode == MSOAUTH_RESPONSE_FORM_POST && c->redirect_uri
+        && !strncasecmp(c->redirect_uri, "http:", 5)) {
+        startup_warning(cmd, "MSOAuthResponseMode form_post needs an https redirect URI: browsers send "
+                             "the SameSite=None pending-login cookie only over https");
+    }
+}
+
 static const char *set_redirect_uri(cmd_parms *cmd, void *cfg, const char *arg)
 {
     msoauth_dir_cfg_t *c = cfg;
@@ -265,6 +275,7 @@ static const char *set_redirect_uri(cmd_parms *cmd, void *cfg, const char *arg)
     }
     c->redirect_uri = arg;
     msoauth_cache_wanted_for_photos();
+    warn_form_post_over_http(cmd, c);
     return NULL;
 }
 
@@ -450,10 +461,8 @@ static const char *set_response_mode(cmd_parms *cmd, void *cfg, const char *arg)
     msoauth_dir_cfg_t *c = cfg;
     const char *err = choose(cmd, arg, choices, &c->response_mode);
 
-    if (!err && c->response_mode == MSOAUTH_RESPONSE_FORM_POST && c->redirect_uri
-        && !strncasecmp(c->redirect_uri, "http:", 5)) {
-        startup_warning(cmd, "MSOAuthResponseMode form_post needs an https redirect URI: browsers send "
-                             "the SameSite=None pending-login cookie only over https");
+    if (!err) {
+        warn_form_post_over_http(cmd, c);
     }
     return err;
 }

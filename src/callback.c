@@ -418,7 +418,8 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
     if (msoauth_random_b64url(r->pool, 16, &id->sid) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (msoauth_cfg_keeps_tokens(c) && (rc = keep_tokens(r, c, &tok, id, rec)) != OK) {
+    if ((msoauth_cfg_keeps_tokens(c) || msoauth_tokenstore_is_wanted())
+        && (rc = keep_tokens(r, c, &tok, id, rec)) != OK) {
         return rc;
     }
     if ((rc = msoauth_session_write(r, c, id)) != OK) {

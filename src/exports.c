@@ -82,6 +82,7 @@ void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoau
 typedef struct {
     const msoauth_identity_t *id;
     const msoauth_dir_cfg_t *c;
+    const msoauth_tokens_t *tokens;
 } request_state_t;
 
 static const request_state_t *request_state(request_rec *r)
@@ -99,7 +100,7 @@ static const request_state_t *request_state(request_rec *r)
 
 void msoauth_request_identity_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id)
 {
-    request_state_t *st = apr_palloc(r->pool, sizeof(*st));
+    request_state_t *st = apr_pcalloc(r->pool, sizeof(*st));
 
     st->id = id;
     st->c = c;
@@ -124,11 +125,19 @@ void msoauth_exports_after_redirect(request_rec *r)
         return;
     }
     msoauth_exports_set(r, st->c, st->id);
+    if (st->tokens) {
+        msoauth_exports_token(r, st->c, st->tokens);
+    }
 }
 
 void msoauth_exports_token(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_tokens_t *t)
 {
     int pass = msoauth_cfg_pass(c);
+    request_state_t *st = ap_get_module_config(r->request_config, &auth_msoauth_module);
+
+    if (st) {
+        st->tokens = t;
+    }
     const char *expires = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t->expires_at);
 
     if (pass & MSOAUTH_PASS_ENV) {

@@ -151,6 +151,10 @@ int msoauth_login_start(request_rec *r, const msoauth_dir_cfg_t *c)
                   "sign-in started for %s: state %s, redirect_uri %s, return to %s",
                   r->uri, msoauth_log_trunc(r->pool, rec->state, 6), redirect_uri,
                   msoauth_log_trunc(r->pool, rec->return_url, 200));
+    if (msoauth_cfg_response_mode(c) == MSOAUTH_RESPONSE_FORM_POST && strcasecmp(ap_http_scheme(r), "https")) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "MSOAuthResponseMode form_post over plain http: browsers "
+                      "drop the SameSite=None; Secure pending-login cookie, so this sign-in cannot complete");
+    }
     msoauth_no_store(r);
     apr_table_setn(r->headers_out, "Location", location);
     return HTTP_MOVED_TEMPORARILY;

@@ -173,7 +173,8 @@ int msoauth_session_read(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_ide
 int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
 /* exports.c: identity -> REMOTE_USER, MSOAUTH_* variables, X-MSOAuth-* / Easy Auth headers */
 void msoauth_exports_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
-/* MSOAUTH_ACCESS_TOKEN(_EXPIRES) and X-MSOAuth-Access-Token as MSOAuthPassClaimsAs says */
+/* MSOAUTH_ACCESS_TOKEN(_EXPIRES) and X-MSOAuth-Access-Token as MSOAuthPassClaimsAs says;
+ * remembered for internal redirects */
 void msoauth_exports_token(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_tokens_t *t);
 /* The identity of this request (set by authn, read by the Require providers); NULL if anonymous. */
 void msoauth_request_identity_set(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
@@ -204,6 +205,8 @@ void msoauth_tokenstore_wanted(void);
 int msoauth_tokenstore_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void msoauth_tokenstore_child_init(apr_pool_t *pchild, server_rec *s);
 int msoauth_tokenstore_available(void);
+/* some location keeps tokens: every sign-in keeps them (the callback may sit elsewhere) */
+int msoauth_tokenstore_is_wanted(void);
 void msoauth_tokenstore_remove(request_rec *r, const char *handle);
 /* the same shared cache, for other data (photos) */
 void msoauth_cache_wanted_for_photos(void);

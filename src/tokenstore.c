@@ -139,6 +139,11 @@ void msoauth_tokenstore_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
+int msoauth_tokenstore_is_wanted(void)
+{
+    return tokens_wanted;
+}
+
 int msoauth_tokenstore_available(void)
 {
     return instance != NULL;
@@ -317,6 +322,15 @@ apr_status_t msoauth_tokenstore_current(request_rec *r, const msoauth_dir_cfg_t 
     if (rv == APR_SUCCESS) {
         rv = put_locked(r, c, id->token_handle, &fresh, expiry);
         *out = apr_pmemdup(r->pool, &fresh, sizeof(fresh));
+    }
+    else if (rv != MSOAUTH_ETOKENERR && t->expires_at > now) {
+        /* Microsoft unreachable, but the token still has some seconds left: use it, and let a
+         * later request try again */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "token refresh failed (%s); using the current token", *err);
+        t->refreshing_since = 0;
+        put_locked(r, c, id->token_handle, t, expiry);
+        *out = t;
+        rv = APR_SUCCESS;
     }
     else {
         /* revoked or expired refresh token: the session cannot go on */

@@ -3,7 +3,8 @@
 # something is missing (apt-get update once, then one install).
 set -e
 PKGS="apache2 apache2-dev libcurl4-openssl-dev libjansson-dev libcjose-dev libssl-dev php-cgi
-      libcmocka-dev libicu-dev pkg-config python3-pytest python3-requests python3-cryptography"
+      libcmocka-dev libicu-dev pkg-config python3-pytest python3-requests python3-cryptography
+      chromium chromium-driver python3-selenium libnss3-tools"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -103,7 +103,7 @@ static void startup_warning(cmd_parms *cmd, const char *msg)
     const char *line = apr_psprintf(cmd->pool, "%s:%d: %s", cmd->directive->filename,
                                     cmd->directive->line_num, msg);
 
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "%s", line);
+    ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, NULL, "mod_auth_msoauth: %s", line);
     apr_pool_userdata_get((void **)&list, WARNINGS_KEY, cmd->pool);
     if (!list) {
         list = apr_array_make(cmd->pool, 4, sizeof(const char *));

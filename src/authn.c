@@ -50,6 +50,12 @@ static int unauthenticated(request_rec *r, const msoauth_dir_cfg_t *c)
     return msoauth_login_start(r, c);
 }
 
+static apr_int64_t touch_interval(const msoauth_dir_cfg_t *c)
+{
+    int half = msoauth_cfg_inactivity_timeout(c) / 2;
+    return half < MSOAUTH_TOUCH_INTERVAL ? half : MSOAUTH_TOUCH_INTERVAL;
+}
+
 /* A valid session: keep it alive, hand on the identity (and the access token when asked). */
 static int signed_in(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identity_t *id)
 {
@@ -72,8 +78,9 @@ static int signed_in(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identit
             return unauthenticated(r, c);
         }
     }
-    /* Sliding inactivity window, but the cookie is rewritten at most once a minute. */
-    if (now - id->last_seen >= MSOAUTH_TOUCH_INTERVAL && !r->main) {
+    /* Sliding inactivity window, but the cookie is rewritten at most once a minute (more often
+     * only for inactivity timeouts under two minutes, so activity is never recorded too late). */
+    if (now - id->last_seen >= touch_interval(c) && !r->main) {
         id->last_seen = now;
         if (msoauth_session_touch(r, c, id) != OK) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "could not record activity for %s", id->remote_user);

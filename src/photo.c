@@ -57,7 +57,9 @@ static int send_image(request_rec *r, const char *type, const void *data, apr_si
     etag = apr_psprintf(r->pool, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", digest[0], digest[1], digest[2],
                         digest[3], digest[4], digest[5], digest[6], digest[7]);
     ap_discard_request_body(r);
-    /* the user's own data: never in shared caches; never run as a document */
+    /* the user's own data: never in shared caches; never run as a document. mod_session_cookie
+     * adds "no-cache" to every response that loaded a session; this one sets no cookie. */
+    apr_table_unset(r->headers_out, "Cache-Control");
     apr_table_setn(r->err_headers_out, "Cache-Control", cacheable ? "private, max-age=3600" : "private, no-cache");
     apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->err_headers_out, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");

@@ -161,6 +161,17 @@ USERS = {
                   "userPrincipalName": "hal@contoso.example"},
         "member_of": {"count": 120, "at": {110: GROUP_ADMINS}},
     },
+    # Optional claims: a domain-verified e-mail (xms_edov) and the preferred language (xms_pl); no Graph
+    # preferredLanguage, so the claim is what MSOAUTH_LOCALE has.
+    "verified": {
+        "label": "Vera Verified (work account, Contoso, domain-verified e-mail, xms_pl fr-FR)",
+        "claims": {"name": "Vera Verified", "oid": "b9c0d1e2-f3a4-4b5c-8d6e-7f8091a2b3c4",
+                   "preferred_username": "vera@contoso.example", "email": "vera@contoso.example",
+                   "tid": WORK_TID, "xms_edov": True, "xms_pl": "fr-FR"},
+        "graph": {"id": "b9c0d1e2-f3a4-4b5c-8d6e-7f8091a2b3c4", "displayName": "Vera Verified",
+                  "givenName": "Vera", "surname": "Verified", "mail": "vera@contoso.example",
+                  "userPrincipalName": "vera@contoso.example"},
+    },
 }
 
 # What name_control_chars puts in the name claim and the Graph names.

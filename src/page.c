@@ -35,6 +35,12 @@ const char *msoauth_log_trunc(apr_pool_t *p, const char *s, apr_size_t n)
 int msoauth_page_send(request_rec *r, int status, const char *title, const char *message,
                       const char *detail, const char *retry)
 {
+    return msoauth_page_send_link(r, status, title, message, detail, retry, "Sign in again");
+}
+
+int msoauth_page_send_link(request_rec *r, int status, const char *title, const char *message,
+                           const char *detail, const char *link, const char *label)
+{
     const char *t = ap_escape_html2(r->pool, title, 1);
     const char *body = apr_pstrcat(
         r->pool,
@@ -43,8 +49,8 @@ int msoauth_page_send(request_rec *r, int status, const char *title, const char 
         "</h1>\n<p>", ap_escape_html2(r->pool, message, 1), "</p>\n",
         detail ? apr_pstrcat(r->pool, "<p><small>", ap_escape_html2(r->pool, detail, 1),
                              "</small></p>\n", NULL) : "",
-        retry ? apr_pstrcat(r->pool, "<p><a href=\"", ap_escape_html2(r->pool, retry, 1),
-                            "\">Sign in again</a></p>\n", NULL) : "",
+        link ? apr_pstrcat(r->pool, "<p><a href=\"", ap_escape_html2(r->pool, link, 1), "\">",
+                           ap_escape_html2(r->pool, label, 1), "</a></p>\n", NULL) : "",
         "</body></html>\n", NULL);
 
     ap_discard_request_body(r);

@@ -93,3 +93,19 @@ def test_unsafe_target_becomes_the_site_root(server, browser):
                     allow_redirects=False)
     assert r.status_code == 302 and urllib.parse.urljoin(server.url("/"), r.headers["Location"]) == server.url("/")
     assert cleared(r, "bye_session"), "the sign-out itself still happens"
+
+
+def test_cross_site_sign_out_asks_first(server, browser, mock):
+    """A page on another site linking to ?logout must not sign the user out silently."""
+    sign_in(browser, server, "/tok/cgi")
+    url = server.url("/tok/oauth2/callback?logout=%2Ftok%2Fbye")
+    r = browser.get(url, allow_redirects=False, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert "Sign out?" in r.text and 'href="/tok/oauth2/callback?logout=%2Ftok%2Fbye"' in r.text
+    assert "no-store" in r.headers.get("Cache-Control", "")
+    assert not set_cookies(r), "nothing is cleared before the user confirms"
+    assert browser.get(server.url("/tok/cgi"), allow_redirects=False).status_code == 200, "still signed in"
+    # the confirming click comes from this site
+    r = browser.get(url, allow_redirects=False, headers={"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"})
+    assert r.status_code == 302 and cleared(r, "tok_session")
+    assert asks_for_sign_in(browser.get(server.url("/tok/cgi"), allow_redirects=False))

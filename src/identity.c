@@ -10,6 +10,20 @@
 
 #define PAYLOAD_VERSION "1"
 
+/* One pass, no allocation: the payload is parsed on every request. The result is never longer
+ * than its input, so apr_unescape_url can write over it. NULL on a malformed escape. */
+static char *unescape_in_place(char *s)
+{
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (!strpbrk(s, "%+")) {
+        return s; /* most values (ids, GUIDs, times) need nothing */
+    }
+    rv = apr_unescape_url(s, s, APR_ESCAPE_STRING, NULL, NULL, 1, &len);
+    return rv == APR_SUCCESS || rv == APR_NOTFOUND ? s : NULL;
+}
+
 static void clean_in_place(char *s)
 {
     for (; *s; s++) {
@@ -292,7 +306,7 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
                                     const char **err)
 {
     msoauth_identity_t *id = apr_pcalloc(p, sizeof(*id));
-    char *copy = apr_pstrdup(p, s), *pair, *last = NULL;
+    char *copy = apr_pstrdup(p, s), *pair, *next;
     int version_ok = 0;
     char *end;
 
@@ -300,16 +314,24 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
     id->claims = apr_table_make(p, 24);
     id->claim_lists = apr_table_make(p, 8);
     id->groups = apr_array_make(p, 4, sizeof(const char *));
-    for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last)) {
-        char *eq = strchr(pair, '=');
+    for (pair = copy; pair; pair = next) {
+        char *eq;
         const char *k, *v;
+        /* split on '&' by hand: apr_strtok tests every character against its separator set */
+        if ((next = strchr(pair, '&')) != NULL) {
+            *next++ = '\0';
+        }
+        if (!*pair) {
+            continue;
+        }
+        eq = strchr(pair, '=');
         if (!eq) {
             *err = "malformed session payload";
             return APR_EINVAL;
         }
         *eq = '\0';
-        k = apr_punescape_url(p, pair, NULL, NULL, 1);
-        v = apr_punescape_url(p, eq + 1, NULL, NULL, 1);
+        k = unescape_in_place(pair);
+        v = unescape_in_place(eq + 1);
         if (!k || !v) {
             *err = "malformed escape in session payload";
             return APR_EINVAL;
@@ -317,7 +339,8 @@ apr_status_t msoauth_identity_parse(apr_pool_t *p, const char *s, msoauth_identi
         /* values were cleaned before sealing; clean again (in place: v is our own copy) so
          * nothing unexpected is exported */
         clean_in_place((char *)v);
-        if (!strncmp(k, "c.", 2)) apr_table_setn(id->claims, k + 2, v);
+        /* addn: keys are unique in what we sealed, and setn would search the table each time */
+        if (!strncmp(k, "c.", 2)) apr_table_addn(id->claims, k + 2, v);
         else if (!strncmp(k, "l.", 2)) {
             /* rebuild the exported, comma-joined form as the elements come */
             const char *sofar = apr_table_get(id->claim_lists, k + 2) ? apr_table_get(id->claims, k + 2) : NULL;

@@ -593,6 +593,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     /* Require msoauth-group lines refill it while this configuration is read */
     msoauth_groups_wanted_reset();
     msoauth_tokenstore_reset(pconf);
+    msoauth_session_reset();
     return OK;
 }
 
@@ -609,6 +610,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     int i;
 
     (void)plog;
+    /* resolve mod_session's functions for this generation, before any child runs */
+    msoauth_session_available();
     apr_pool_userdata_get((void **)&warnings, WARNINGS_KEY, pconf);
     for (i = 0; warnings && i < warnings->nelts; i++) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s", APR_ARRAY_IDX(warnings, i, const char *));

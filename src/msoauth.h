@@ -169,6 +169,7 @@ const char *msoauth_redirect_uri_absolute(request_rec *r, const msoauth_dir_cfg_
 int msoauth_is_callback(request_rec *r, const msoauth_dir_cfg_t *c);
 /* session.c: mod_session adapter */
 int msoauth_session_available(void);
+void msoauth_session_reset(void);
 int msoauth_session_read(request_rec *r, const msoauth_dir_cfg_t *c, msoauth_identity_t **id);
 int msoauth_session_write(request_rec *r, const msoauth_dir_cfg_t *c, const msoauth_identity_t *id);
 /* exports.c: identity -> REMOTE_USER, MSOAUTH_* variables, X-MSOAuth-* / Easy Auth headers */

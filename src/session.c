@@ -14,10 +14,22 @@ static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get;
 static APR_OPTIONAL_FN_TYPE(ap_session_set) *session_set;
 static APR_OPTIONAL_FN_TYPE(ap_session_save) *session_save;
+static module *session_cookie; /* mod_session_cookie, when loaded */
+
+/* At each configuration pass: after a restart mod_session may sit at another address. */
+void msoauth_session_reset(void)
+{
+    session_load = NULL;
+    session_get = NULL;
+    session_set = NULL;
+    session_save = NULL;
+    session_cookie = NULL;
+}
 
 int msoauth_session_available(void)
 {
     if (!session_load) {
+        session_cookie = ap_find_linked_module("mod_session_cookie.c");
         session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
         session_get = APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
         session_set = APR_RETRIEVE_OPTIONAL_FN(ap_session_set);
@@ -146,13 +158,9 @@ typedef struct {
 
 void msoauth_session_cookie_names(request_rec *r, const char **name, const char **name2)
 {
-    static module *session_cookie;
     const session_cookie_conf_prefix_t *conf;
 
     *name = *name2 = NULL;
-    if (!session_cookie) {
-        session_cookie = ap_find_linked_module("mod_session_cookie.c");
-    }
     if (!session_cookie
         || !(conf = ap_get_module_config(r->per_dir_config, session_cookie))) {
         return;

@@ -4,6 +4,7 @@ tokens, a lost cache entry; the refresh token never leaves the server.
 /tok hands the access token on (MSOAuthPassAccessToken On, offline_access in the scope). The mock's
 access_token_lifetime 61 makes the module refresh about a second after sign-in (it refreshes when less than 60 s
 are left)."""
+import subprocess
 import json
 import os
 import re
@@ -325,3 +326,35 @@ def test_lost_cache_entry_ends_the_session_cleanly(server, own_apache, mock):
     finally:
         for s in (tok, pic, xhr):
             s.close()
+
+
+def test_graceful_restart_keeps_sessions_and_sign_in_working(server, own_apache, mock):
+    """After `apachectl graceful` (modules reloaded, mod_session possibly at another address) a signed-in
+    user stays signed in (the session is a sealed cookie; only shmcb's tokens are lost) and new sign-ins work."""
+    class Own:
+        pki = server.pki
+
+        @staticmethod
+        def url(path):
+            return own_apache.base + path
+    own = Own()
+    before, after = harness.http_session(server.pki.ca), harness.http_session(server.pki.ca)
+    try:
+        env = sign_in(before, own, "/pic/cgi", user="personal")
+        pid = own_apache.pid
+        mark = own_apache.log_mark()
+        subprocess.run([harness.APACHE, "-f", own_apache.conf, "-k", "graceful"], check=True, timeout=60)
+        deadline = time.time() + 20
+        while time.time() < deadline and "resuming normal operations" not in own_apache.error_log(mark):
+            time.sleep(0.1)
+        assert "resuming normal operations" in own_apache.error_log(mark), own_apache.error_log(mark)
+        r = before.get(own.url("/pic/cgi/again"), allow_redirects=False)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        assert r.json()["REMOTE_USER"] == env["REMOTE_USER"]
+        assert sign_in(after, own, "/pic/cgi", user="work")["MSOAUTH_ACCOUNT_TYPE"] == "work"
+        log = own_apache.error_log(mark)
+        assert "Segmentation fault" not in log and "exit signal" not in log, log
+        assert own_apache.pid == pid, "a graceful restart keeps the parent process"
+    finally:
+        before.close()
+        after.close()

@@ -342,6 +342,9 @@ int msoauth_callback_handle(request_rec *r, const msoauth_dir_cfg_t *c)
         return msoauth_logout_handle(r, c, apr_table_get(args, "logout"));
     }
     if (apr_table_get(args, "info")) {
+        if (strcmp(apr_table_get(args, "info"), "json")) {
+            return bad_request(r, "info takes the value json");
+        }
         return msoauth_info_handle(r, c);
     }
     if (apr_table_get(args, "photo")) {

@@ -52,3 +52,10 @@ def test_info_when_not_signed_in(server, browser, mock):
         assert r.headers.get("WWW-Authenticate") == "msoauth"
         assert not set_cookies(r), "no sign-in is started"
     assert mock.stats()["authorize"] == 0
+
+
+def test_info_takes_only_json(server, browser):
+    sign_in(browser, server, "/idle/x")
+    r = browser.get(server.url("/idle/oauth2/callback?info=xml"), allow_redirects=False)
+    assert r.status_code == 400, (r.status_code, r.text[:200])
+    assert browser.get(server.url("/idle/oauth2/callback?info=json"), allow_redirects=False).status_code == 200

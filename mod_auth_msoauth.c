@@ -418,20 +418,6 @@ static const char *set_unauth_action(cmd_parms *cmd, void *cfg, const char *arg)
     return choose(cmd, arg, choices, &((msoauth_dir_cfg_t *)cfg)->unauth_action);
 }
 
-static const char *set_easy_auth(cmd_parms *cmd, void *cfg, int on)
-{
-    (void)cmd;
-    ((msoauth_dir_cfg_t *)cfg)->easy_auth = on;
-    return NULL;
-}
-
-static const char *set_strip_cookies(cmd_parms *cmd, void *cfg, int on)
-{
-    (void)cmd;
-    ((msoauth_dir_cfg_t *)cfg)->strip_cookies = on;
-    return NULL;
-}
-
 static const char *set_inactivity_timeout(cmd_parms *cmd, void *cfg, const char *arg)
 {
     return seconds(cmd, arg, 60, 31 * 24 * 3600, &((msoauth_dir_cfg_t *)cfg)->inactivity_timeout);
@@ -444,13 +430,6 @@ static const char *set_pass_access_token(cmd_parms *cmd, void *cfg, int on)
     if (on) {
         msoauth_tokenstore_wanted();
     }
-    return NULL;
-}
-
-static const char *set_logout_microsoft(cmd_parms *cmd, void *cfg, int on)
-{
-    (void)cmd;
-    ((msoauth_dir_cfg_t *)cfg)->logout_microsoft = on;
     return NULL;
 }
 
@@ -563,9 +542,11 @@ static const command_rec msoauth_cmds[] = {
                   "environment|headers|both|none: where the identity goes (default both)"),
     AP_INIT_TAKE1("MSOAuthHeaderEncoding", set_header_encoding, NULL, CONF,
                   "none|base64url|latin1: how identity header values are encoded (default none)"),
-    AP_INIT_FLAG("MSOAuthEasyAuthHeaders", set_easy_auth, NULL, CONF,
+    AP_INIT_FLAG("MSOAuthEasyAuthHeaders", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(msoauth_dir_cfg_t, easy_auth), CONF,
                  "Also send Azure App Service's X-MS-CLIENT-PRINCIPAL headers (default Off)"),
-    AP_INIT_FLAG("MSOAuthStripCookies", set_strip_cookies, NULL, CONF,
+    AP_INIT_FLAG("MSOAuthStripCookies", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(msoauth_dir_cfg_t, strip_cookies), CONF,
                  "Remove the module's cookies from the Cookie header the application sees (default On)"),
     AP_INIT_TAKE1("MSOAuthUnauthAction", set_unauth_action, NULL, CONF,
                   "auth|pass|401|403: what a request without a session gets (default auth)"),
@@ -573,7 +554,8 @@ static const command_rec msoauth_cmds[] = {
                   "Seconds of inactivity that end a session (default 3600)"),
     AP_INIT_FLAG("MSOAuthPassAccessToken", set_pass_access_token, NULL, CONF,
                  "Hand the (refreshed) access token to the application (default Off)"),
-    AP_INIT_FLAG("MSOAuthLogoutMicrosoft", set_logout_microsoft, NULL, CONF,
+    AP_INIT_FLAG("MSOAuthLogoutMicrosoft", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(msoauth_dir_cfg_t, logout_microsoft), CONF,
                  "Sign-out also ends the Microsoft session (default On)"),
     AP_INIT_TAKE1("MSOAuthResponseMode", set_response_mode, NULL, CONF,
                   "query|form_post: how Microsoft returns the code (default query)"),

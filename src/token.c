@@ -29,6 +29,17 @@ const char *msoauth_token_request_body(apr_pool_t *p, const char *client_id,
                        "&", form_pair(p, "scope", scope), NULL);
 }
 
+const char *msoauth_refresh_request_body(apr_pool_t *p, const char *client_id,
+                                         const char *client_secret, const char *refresh_token,
+                                         const char *scope)
+{
+    return apr_pstrcat(p, "grant_type=refresh_token",
+                       "&", form_pair(p, "client_id", client_id),
+                       "&", form_pair(p, "client_secret", client_secret),
+                       "&", form_pair(p, "refresh_token", refresh_token),
+                       "&", form_pair(p, "scope", scope), NULL);
+}
+
 /* "AADSTS" followed by digits at the start of error_description, else error_codes[0]. */
 static const char *aadsts_code(apr_pool_t *p, const char *desc, const json_t *codes)
 {

@@ -28,6 +28,11 @@ const char *msoauth_token_request_body(apr_pool_t *p, const char *client_id,
                                        const char *redirect_uri, const char *verifier,
                                        const char *scope);
 
+/* The form body of a refresh_token grant. */
+const char *msoauth_refresh_request_body(apr_pool_t *p, const char *client_id,
+                                         const char *client_secret, const char *refresh_token,
+                                         const char *scope);
+
 /* status: the HTTP status; body/len: the response. APR_SUCCESS with id_token and access_token;
  * MSOAUTH_ETOKENERR for an OAuth error; APR_EINVAL (reason in err) for anything else. */
 apr_status_t msoauth_token_parse(apr_pool_t *p, long status, const char *body, apr_size_t len,

@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_escape.h>
 
 #include "tokens.h"
 #include "seal.h"
@@ -53,14 +52,4 @@ apr_status_t msoauth_tokens_open(apr_pool_t *p, const unsigned char *key, const 
 int msoauth_tokens_need_refresh(const msoauth_tokens_t *t, apr_int64_t now)
 {
     return t->expires_at && t->expires_at - now < MSOAUTH_REFRESH_MARGIN;
-}
-
-const char *msoauth_refresh_request_body(apr_pool_t *p, const char *client_id,
-                                         const char *client_secret, const char *refresh_token,
-                                         const char *scope)
-{
-    return apr_pstrcat(p, "grant_type=refresh_token&client_id=", apr_pescape_urlencoded(p, client_id),
-                       "&client_secret=", apr_pescape_urlencoded(p, client_secret),
-                       "&refresh_token=", apr_pescape_urlencoded(p, refresh_token),
-                       "&scope=", apr_pescape_urlencoded(p, scope), NULL);
 }

@@ -26,9 +26,4 @@ apr_status_t msoauth_tokens_open(apr_pool_t *p, const unsigned char *key, const 
 /* 1 when the access token must be refreshed before it is handed on. */
 int msoauth_tokens_need_refresh(const msoauth_tokens_t *t, apr_int64_t now);
 
-/* The form body of a refresh_token grant. */
-const char *msoauth_refresh_request_body(apr_pool_t *p, const char *client_id,
-                                         const char *client_secret, const char *refresh_token,
-                                         const char *scope);
-
 #endif

@@ -11,6 +11,7 @@
 
 #include "unit.h"
 #include "tokens.h"
+#include "token.h"
 #include "seal.h"
 
 #define NOW 1700000000
@@ -213,31 +214,13 @@ static void test_refresh_request_body_escapes_every_value(void **state)
                                                         rows[i].secret, rows[i].refresh_token,
                                                         rows[i].scope);
         const char *values[5];
-        char *copy = apr_pstrdup(unit_pool, body), *pair, *last = NULL;
-        int k = 0;
 
         values[0] = "refresh_token";
         values[1] = rows[i].client_id;
         values[2] = rows[i].secret;
         values[3] = rows[i].refresh_token;
         values[4] = rows[i].scope;
-        ROW_CHECK(failures, strspn(body, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789-_.*%+=&") == strlen(body),
-                  "row %zu: unescaped character in '%s'", i, unit_show(body));
-        for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last), k++) {
-            char *eq = strchr(pair, '=');
-            const char *v;
-            if (k >= 5 || !eq) {
-                k = 99;
-                break;
-            }
-            *eq = '\0';
-            v = apr_punescape_url(unit_pool, eq + 1, NULL, NULL, 1);
-            ROW_CHECK(failures, !strcmp(pair, names[k]) && unit_streq(v, values[k]),
-                      "row %zu parameter %d: '%s'='%s', expected '%s'='%s'", i, k, pair,
-                      unit_show(v), names[k], unit_show(values[k]));
-        }
-        ROW_CHECK(failures, k == 5, "row %zu: %d parameters in '%s'", i, k, unit_show(body));
+        failures += unit_check_form(i, body, names, values, 5);
     }
     assert_int_equal(failures, 0);
 }

@@ -8,6 +8,8 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_escape.h>
 
 /* unit_root lives as long as the group (keys, JWKS); unit_pool is cleared after every test. */
 static apr_pool_t *unit_root;
@@ -81,6 +83,34 @@ static inline const char *unit_show(const char *s)
 static inline int unit_streq(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a && b && !strcmp(a, b));
+}
+
+/* An application/x-www-form-urlencoded body holds only escaped characters, and exactly the n
+ * parameters names[] in that order, with values[] once decoded. Returns the failures it printed. */
+static inline int unit_check_form(size_t row, const char *body, const char *const *names,
+                                  const char *const *values, int n)
+{
+    char *copy = apr_pstrdup(unit_pool, body), *pair, *last = NULL;
+    int failures = 0, k = 0;
+
+    ROW_CHECK(failures, strspn(body, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789-_.*%+=&") == strlen(body),
+              "row %zu: unescaped character in '%s'", row, unit_show(body));
+    for (pair = apr_strtok(copy, "&", &last); pair; pair = apr_strtok(NULL, "&", &last), k++) {
+        char *eq = strchr(pair, '=');
+        const char *v;
+        if (k >= n || !eq) {
+            k = 99;
+            break;
+        }
+        *eq = '\0';
+        v = apr_punescape_url(unit_pool, eq + 1, NULL, NULL, 1);
+        ROW_CHECK(failures, !strcmp(pair, names[k]) && unit_streq(v, values[k]),
+                  "row %zu parameter %d: '%s'='%s', expected '%s'='%s'", row, k, pair,
+                  unit_show(v), names[k], unit_show(values[k]));
+    }
+    ROW_CHECK(failures, k == n, "row %zu: %d parameters in '%s'", row, k, unit_show(body));
+    return failures;
 }
 
 #endif
